@@ -1,0 +1,113 @@
+//! Errors of loading a program into a [`crate::Vm`] and of running it.
+//!
+//! A run-time trap is one small value ([`Trap`]) inside the interpreter's loop;
+//! it becomes a [`RunError`], carrying the pc, at the boundary.
+
+use thiserror::Error;
+
+/// Why a decoded program cannot be loaded into a [`crate::Vm`].
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The instruction needs a part of the runtime this build does not have yet
+    /// (maps, BTF variables, kernel functions, packet access).
+    #[error("instruction {pc}: {what} is not supported by this runtime")]
+    Unsupported {
+        /// Slot index of the instruction.
+        pc: usize,
+        /// What it needs.
+        what: &'static str,
+    },
+    /// A `call` names a helper that the helper table does not have.
+    #[error("instruction {pc}: unknown helper {id}")]
+    UnknownHelper {
+        /// Slot index of the call.
+        pc: usize,
+        /// Helper number.
+        id: i32,
+    },
+}
+
+/// A run-time fault, without its location. See [`RunError`].
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Trap {
+    /// A load, store or atomic touched memory outside every region of the run.
+    #[error("out-of-bounds {access} of {len} bytes at {addr:#x}")]
+    OutOfBounds {
+        /// The address.
+        addr: u64,
+        /// Access size in bytes.
+        len: u64,
+        /// `read` or `write`.
+        access: Access,
+    },
+    /// An atomic instruction on an address not aligned to its size.
+    #[error("misaligned atomic access of {len} bytes at {addr:#x}")]
+    MisalignedAtomic {
+        /// The address.
+        addr: u64,
+        /// Access size in bytes.
+        len: u64,
+    },
+    /// A local call would make more than [`crate::MAX_CALL_FRAMES`] frames.
+    #[error("call depth exceeds {} frames", crate::MAX_CALL_FRAMES)]
+    CallDepthExceeded,
+    /// Execution ran past the last instruction of a function.
+    #[error("fell off the end of the program")]
+    FellOffEnd,
+    /// The instruction budget ran out at the start of a basic block.
+    #[error("instruction budget of {budget} exhausted after {executed} instructions")]
+    BudgetExhausted {
+        /// Instructions charged before this block.
+        executed: u64,
+        /// The budget.
+        budget: u64,
+    },
+    /// The run was cancelled through an [`crate::InterruptHandle`].
+    #[error("interrupted after {executed} instructions")]
+    Interrupted {
+        /// Instructions charged before the interruption was seen.
+        executed: u64,
+    },
+    /// `callx` named a helper the table does not have.
+    #[error("unknown helper {0}")]
+    UnknownHelper(u64),
+    /// A helper reported an error.
+    #[error("helper {id} failed: {message}")]
+    HelperFailed {
+        /// Helper number.
+        id: u32,
+        /// The helper's message.
+        message: String,
+    },
+}
+
+/// Direction of a memory access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A load.
+    Read,
+    /// A store or an atomic.
+    Write,
+}
+
+impl std::fmt::Display for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Access::Read => "read",
+            Access::Write => "write",
+        })
+    }
+}
+
+/// A program stopped with an error at instruction `pc` (slot index).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("pc {pc}: {trap}")]
+pub struct RunError {
+    /// Slot index of the faulting instruction (for budget and interrupts, the
+    /// first instruction of the block about to run).
+    pub pc: usize,
+    /// What went wrong.
+    pub trap: Trap,
+}

@@ -1,0 +1,430 @@
+//! The dispatch loop: one `match` over predecoded ops, nothing else.
+//!
+//! Registers live in a 16-entry array indexed by a masked register number, so
+//! no index needs a bounds check (the decoder already rejected numbers above
+//! 10). A fault is a plain [`Trap`] value inside the loop; it becomes a
+//! [`RunError`] with the pc only on the way out.
+
+use super::compile::{Code, Compiled};
+use crate::error::{RunError, Trap};
+use crate::helpers::{HelperContext, HelperError, HelperFn, HelperRegistry};
+use crate::memory::{AtomicRmw, MemoryMap};
+use crate::{MAX_CALL_FRAMES, STACK_FRAME_SIZE};
+use bpfbox_isa::semantics as sem;
+use std::any::Any;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A caller's state saved across a local call.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Frame {
+    return_ip: usize,
+    saved: [u64; 4],
+}
+
+/// Receives every executed instruction with the registers before and after.
+pub trait Tracer {
+    /// Whether tracing code is compiled into the loop at all.
+    const ENABLED: bool;
+    /// Called after the instruction at `pc` ran. Not called for the
+    /// instruction that ends the run with an error.
+    fn step(&mut self, pc: usize, before: &[u64; 11], after: &[u64; 11]);
+}
+
+/// The tracer that traces nothing; the loop compiles without tracing code.
+pub(crate) struct NoTrace;
+
+impl Tracer for NoTrace {
+    const ENABLED: bool = false;
+    fn step(&mut self, _: usize, _: &[u64; 11], _: &[u64; 11]) {}
+}
+
+/// Everything one run needs besides the program.
+pub(crate) struct Machine<'r, 'm> {
+    pub memory: &'r mut MemoryMap<'m>,
+    pub frames: &'r mut Vec<Frame>,
+    pub interrupt: &'r AtomicBool,
+    pub registry: &'r HelperRegistry,
+    pub data: &'r mut dyn Any,
+    pub budget: u64,
+}
+
+/// How a run ended, short of its pc.
+pub(crate) struct Finished {
+    pub r0: u64,
+    pub executed: u64,
+}
+
+fn snapshot(regs: &[u64; 16]) -> [u64; 11] {
+    let mut out = [0; 11];
+    out.copy_from_slice(&regs[..11]);
+    out
+}
+
+/// Calls a helper and applies its result: `Ok(None)` to continue, `Ok(Some(r0))`
+/// when the helper ends the program.
+#[inline(never)]
+fn call_helper(
+    helper: &HelperFn,
+    id: u32,
+    regs: &mut [u64; 16],
+    memory: &mut MemoryMap<'_>,
+    data: &mut dyn Any,
+) -> Result<Option<u64>, Trap> {
+    let mut ctx = HelperContext { memory, data };
+    let args = [regs[1], regs[2], regs[3], regs[4], regs[5]];
+    match helper(&mut ctx, args) {
+        Ok(value) => {
+            regs[0] = value;
+            // r1-r5 are scratch across a call; clear them so nothing a helper
+            // leaves behind is observable, and every engine agrees.
+            regs[1..6].fill(0);
+            Ok(None)
+        }
+        Err(HelperError::Exit(r0)) => Ok(Some(r0)),
+        Err(HelperError::Failed(message)) => Err(Trap::HelperFailed { id, message }),
+        Err(HelperError::Trap(trap)) => Err(trap),
+    }
+}
+
+/// Runs `compiled` from its entry with r1 and r2 set, until the entry
+/// function exits or a trap.
+#[inline(always)]
+pub(crate) fn run<T: Tracer>(
+    compiled: &Compiled,
+    m: Machine<'_, '_>,
+    r1: u64,
+    r2: u64,
+    tracer: &mut T,
+) -> Result<Finished, RunError> {
+    let Machine {
+        memory,
+        frames,
+        interrupt,
+        registry,
+        data,
+        budget,
+    } = m;
+    let ops = &compiled.ops[..];
+    let mut regs = [0u64; 16];
+    regs[1] = r1;
+    regs[2] = r2;
+    regs[10] = memory.stack_top();
+    frames.clear();
+    let mut executed: u64 = 0;
+    let mut ip: usize = 0;
+    let mut before = [0u64; 11];
+    let mut traced_pc: Option<usize> = None;
+
+    macro_rules! r {
+        ($i:expr) => {
+            regs[usize::from($i & 15)]
+        };
+    }
+    // Faults at the op just dispatched (ip was already advanced past it).
+    macro_rules! fault {
+        ($trap:expr) => {
+            return Err(RunError {
+                pc: compiled.pcs[ip - 1] as usize,
+                trap: $trap,
+            })
+        };
+    }
+    macro_rules! check {
+        ($result:expr) => {
+            match $result {
+                Ok(v) => v,
+                Err(trap) => fault!(trap),
+            }
+        };
+    }
+    macro_rules! addr {
+        ($reg:expr, $op:expr) => {
+            r!($reg).wrapping_add($op.off as i64 as u64)
+        };
+    }
+    macro_rules! alu64 {
+        ($op:expr, |$a:ident, $b:ident| $e:expr, imm) => {{
+            let $a = r!($op.dst);
+            let $b = $op.imm;
+            r!($op.dst) = $e;
+        }};
+        ($op:expr, |$a:ident, $b:ident| $e:expr, reg) => {{
+            let $a = r!($op.dst);
+            let $b = r!($op.src);
+            r!($op.dst) = $e;
+        }};
+    }
+    macro_rules! alu32 {
+        ($op:expr, |$a:ident, $b:ident| $e:expr, imm) => {{
+            let $a = r!($op.dst) as u32;
+            let $b = $op.imm as u32;
+            r!($op.dst) = u64::from($e);
+        }};
+        ($op:expr, |$a:ident, $b:ident| $e:expr, reg) => {{
+            let $a = r!($op.dst) as u32;
+            let $b = r!($op.src) as u32;
+            r!($op.dst) = u64::from($e);
+        }};
+    }
+    macro_rules! jump {
+        ($op:expr, |$a:ident, $b:ident| $cond:expr, $ty:ty, imm) => {{
+            let $a = r!($op.dst) as $ty;
+            let $b = $op.imm as $ty;
+            if $cond {
+                ip = $op.off as usize;
+            }
+        }};
+        ($op:expr, |$a:ident, $b:ident| $cond:expr, $ty:ty, reg) => {{
+            let $a = r!($op.dst) as $ty;
+            let $b = r!($op.src) as $ty;
+            if $cond {
+                ip = $op.off as usize;
+            }
+        }};
+    }
+    macro_rules! atomic {
+        ($op:expr, $len:expr, $rmw:expr, $fetch:expr) => {{
+            let addr = addr!($op.dst, $op);
+            let old = check!(memory.atomic_rmw(addr, $len, $rmw, r!($op.src)));
+            if $fetch {
+                r!($op.src) = old;
+            }
+        }};
+    }
+
+    loop {
+        let op = ops[ip];
+        ip += 1;
+        if T::ENABLED {
+            if let Some(pc) = traced_pc.take() {
+                tracer.step(pc, &before, &snapshot(&regs));
+            }
+            if op.code != Code::Charge && op.code != Code::FellOff {
+                traced_pc = Some(compiled.pcs[ip - 1] as usize);
+                before = snapshot(&regs);
+            }
+        }
+        match op.code {
+            Code::Add64I => alu64!(op, |a, b| a.wrapping_add(b), imm),
+            Code::Add64R => alu64!(op, |a, b| a.wrapping_add(b), reg),
+            Code::Sub64I => alu64!(op, |a, b| a.wrapping_sub(b), imm),
+            Code::Sub64R => alu64!(op, |a, b| a.wrapping_sub(b), reg),
+            Code::Mul64I => alu64!(op, |a, b| a.wrapping_mul(b), imm),
+            Code::Mul64R => alu64!(op, |a, b| a.wrapping_mul(b), reg),
+            Code::Div64I => alu64!(op, |a, b| sem::div64(a, b), imm),
+            Code::Div64R => alu64!(op, |a, b| sem::div64(a, b), reg),
+            Code::SDiv64I => alu64!(op, |a, b| sem::sdiv64(a as i64, b as i64) as u64, imm),
+            Code::SDiv64R => alu64!(op, |a, b| sem::sdiv64(a as i64, b as i64) as u64, reg),
+            Code::Or64I => alu64!(op, |a, b| a | b, imm),
+            Code::Or64R => alu64!(op, |a, b| a | b, reg),
+            Code::And64I => alu64!(op, |a, b| a & b, imm),
+            Code::And64R => alu64!(op, |a, b| a & b, reg),
+            Code::Lsh64I => alu64!(op, |a, b| sem::lsh64(a, b), imm),
+            Code::Lsh64R => alu64!(op, |a, b| sem::lsh64(a, b), reg),
+            Code::Rsh64I => alu64!(op, |a, b| sem::rsh64(a, b), imm),
+            Code::Rsh64R => alu64!(op, |a, b| sem::rsh64(a, b), reg),
+            Code::Mod64I => alu64!(op, |a, b| sem::mod64(a, b), imm),
+            Code::Mod64R => alu64!(op, |a, b| sem::mod64(a, b), reg),
+            Code::SMod64I => alu64!(op, |a, b| sem::smod64(a as i64, b as i64) as u64, imm),
+            Code::SMod64R => alu64!(op, |a, b| sem::smod64(a as i64, b as i64) as u64, reg),
+            Code::Xor64I => alu64!(op, |a, b| a ^ b, imm),
+            Code::Xor64R => alu64!(op, |a, b| a ^ b, reg),
+            Code::Mov64I => alu64!(op, |_a, b| b, imm),
+            Code::Mov64R => alu64!(op, |_a, b| b, reg),
+            Code::Arsh64I => alu64!(op, |a, b| sem::arsh64(a, b), imm),
+            Code::Arsh64R => alu64!(op, |a, b| sem::arsh64(a, b), reg),
+            Code::MovSx8To64 => alu64!(op, |_a, b| sem::sext8_to_64(b), reg),
+            Code::MovSx16To64 => alu64!(op, |_a, b| sem::sext16_to_64(b), reg),
+            Code::MovSx32To64 => alu64!(op, |_a, b| sem::sext32_to_64(b), reg),
+            Code::Neg64 => r!(op.dst) = r!(op.dst).wrapping_neg(),
+
+            Code::Add32I => alu32!(op, |a, b| a.wrapping_add(b), imm),
+            Code::Add32R => alu32!(op, |a, b| a.wrapping_add(b), reg),
+            Code::Sub32I => alu32!(op, |a, b| a.wrapping_sub(b), imm),
+            Code::Sub32R => alu32!(op, |a, b| a.wrapping_sub(b), reg),
+            Code::Mul32I => alu32!(op, |a, b| a.wrapping_mul(b), imm),
+            Code::Mul32R => alu32!(op, |a, b| a.wrapping_mul(b), reg),
+            Code::Div32I => alu32!(op, |a, b| sem::div32(a, b), imm),
+            Code::Div32R => alu32!(op, |a, b| sem::div32(a, b), reg),
+            Code::SDiv32I => alu32!(op, |a, b| sem::sdiv32(a as i32, b as i32) as u32, imm),
+            Code::SDiv32R => alu32!(op, |a, b| sem::sdiv32(a as i32, b as i32) as u32, reg),
+            Code::Or32I => alu32!(op, |a, b| a | b, imm),
+            Code::Or32R => alu32!(op, |a, b| a | b, reg),
+            Code::And32I => alu32!(op, |a, b| a & b, imm),
+            Code::And32R => alu32!(op, |a, b| a & b, reg),
+            Code::Lsh32I => alu32!(op, |a, b| sem::lsh32(a, b.into()), imm),
+            Code::Lsh32R => alu32!(op, |a, b| sem::lsh32(a, b.into()), reg),
+            Code::Rsh32I => alu32!(op, |a, b| sem::rsh32(a, b.into()), imm),
+            Code::Rsh32R => alu32!(op, |a, b| sem::rsh32(a, b.into()), reg),
+            Code::Mod32I => alu32!(op, |a, b| sem::mod32(a, b), imm),
+            Code::Mod32R => alu32!(op, |a, b| sem::mod32(a, b), reg),
+            Code::SMod32I => alu32!(op, |a, b| sem::smod32(a as i32, b as i32) as u32, imm),
+            Code::SMod32R => alu32!(op, |a, b| sem::smod32(a as i32, b as i32) as u32, reg),
+            Code::Xor32I => alu32!(op, |a, b| a ^ b, imm),
+            Code::Xor32R => alu32!(op, |a, b| a ^ b, reg),
+            Code::Mov32I => alu32!(op, |_a, b| b, imm),
+            Code::Mov32R => alu32!(op, |_a, b| b, reg),
+            Code::Arsh32I => alu32!(op, |a, b| sem::arsh32(a, b.into()), imm),
+            Code::Arsh32R => alu32!(op, |a, b| sem::arsh32(a, b.into()), reg),
+            Code::MovSx8To32 => r!(op.dst) = sem::sext8_to_32(r!(op.src)),
+            Code::MovSx16To32 => r!(op.dst) = sem::sext16_to_32(r!(op.src)),
+            Code::Neg32 => r!(op.dst) = u64::from((r!(op.dst) as u32).wrapping_neg()),
+
+            Code::Le16 => r!(op.dst) = sem::to_le(r!(op.dst), 16),
+            Code::Le32 => r!(op.dst) = sem::to_le(r!(op.dst), 32),
+            Code::Le64 => r!(op.dst) = sem::to_le(r!(op.dst), 64),
+            Code::Be16 => r!(op.dst) = sem::to_be(r!(op.dst), 16),
+            Code::Be32 => r!(op.dst) = sem::to_be(r!(op.dst), 32),
+            Code::Be64 => r!(op.dst) = sem::to_be(r!(op.dst), 64),
+            Code::Bswap16 => r!(op.dst) = sem::bswap(r!(op.dst), 16),
+            Code::Bswap32 => r!(op.dst) = sem::bswap(r!(op.dst), 32),
+            Code::Bswap64 => r!(op.dst) = sem::bswap(r!(op.dst), 64),
+            Code::LoadImm64 => r!(op.dst) = op.imm,
+
+            Code::LdxB => r!(op.dst) = check!(memory.load(addr!(op.src, op), 1)),
+            Code::LdxH => r!(op.dst) = check!(memory.load(addr!(op.src, op), 2)),
+            Code::LdxW => r!(op.dst) = check!(memory.load(addr!(op.src, op), 4)),
+            Code::LdxDW => r!(op.dst) = check!(memory.load(addr!(op.src, op), 8)),
+            Code::LdxSB => r!(op.dst) = sem::sext8_to_64(check!(memory.load(addr!(op.src, op), 1))),
+            Code::LdxSH => r!(op.dst) = sem::sext16_to_64(check!(memory.load(addr!(op.src, op), 2))),
+            Code::LdxSW => r!(op.dst) = sem::sext32_to_64(check!(memory.load(addr!(op.src, op), 4))),
+            Code::StB => check!(memory.store(addr!(op.dst, op), 1, op.imm)),
+            Code::StH => check!(memory.store(addr!(op.dst, op), 2, op.imm)),
+            Code::StW => check!(memory.store(addr!(op.dst, op), 4, op.imm)),
+            Code::StDW => check!(memory.store(addr!(op.dst, op), 8, op.imm)),
+            Code::StxB => check!(memory.store(addr!(op.dst, op), 1, r!(op.src))),
+            Code::StxH => check!(memory.store(addr!(op.dst, op), 2, r!(op.src))),
+            Code::StxW => check!(memory.store(addr!(op.dst, op), 4, r!(op.src))),
+            Code::StxDW => check!(memory.store(addr!(op.dst, op), 8, r!(op.src))),
+
+            Code::AtomicAdd32 => atomic!(op, 4, AtomicRmw::Add, false),
+            Code::AtomicOr32 => atomic!(op, 4, AtomicRmw::Or, false),
+            Code::AtomicAnd32 => atomic!(op, 4, AtomicRmw::And, false),
+            Code::AtomicXor32 => atomic!(op, 4, AtomicRmw::Xor, false),
+            Code::AtomicFetchAdd32 => atomic!(op, 4, AtomicRmw::Add, true),
+            Code::AtomicFetchOr32 => atomic!(op, 4, AtomicRmw::Or, true),
+            Code::AtomicFetchAnd32 => atomic!(op, 4, AtomicRmw::And, true),
+            Code::AtomicFetchXor32 => atomic!(op, 4, AtomicRmw::Xor, true),
+            Code::AtomicXchg32 => atomic!(op, 4, AtomicRmw::Xchg, true),
+            Code::AtomicAdd64 => atomic!(op, 8, AtomicRmw::Add, false),
+            Code::AtomicOr64 => atomic!(op, 8, AtomicRmw::Or, false),
+            Code::AtomicAnd64 => atomic!(op, 8, AtomicRmw::And, false),
+            Code::AtomicXor64 => atomic!(op, 8, AtomicRmw::Xor, false),
+            Code::AtomicFetchAdd64 => atomic!(op, 8, AtomicRmw::Add, true),
+            Code::AtomicFetchOr64 => atomic!(op, 8, AtomicRmw::Or, true),
+            Code::AtomicFetchAnd64 => atomic!(op, 8, AtomicRmw::And, true),
+            Code::AtomicFetchXor64 => atomic!(op, 8, AtomicRmw::Xor, true),
+            Code::AtomicXchg64 => atomic!(op, 8, AtomicRmw::Xchg, true),
+            Code::AtomicCmpXchg32 => {
+                let addr = addr!(op.dst, op);
+                regs[0] = check!(memory.atomic_cmpxchg(addr, 4, regs[0], r!(op.src)));
+            }
+            Code::AtomicCmpXchg64 => {
+                let addr = addr!(op.dst, op);
+                regs[0] = check!(memory.atomic_cmpxchg(addr, 8, regs[0], r!(op.src)));
+            }
+
+            Code::Ja => ip = op.off as usize,
+            Code::Jeq64I => jump!(op, |a, b| a == b, u64, imm),
+            Code::Jeq64R => jump!(op, |a, b| a == b, u64, reg),
+            Code::Jgt64I => jump!(op, |a, b| a > b, u64, imm),
+            Code::Jgt64R => jump!(op, |a, b| a > b, u64, reg),
+            Code::Jge64I => jump!(op, |a, b| a >= b, u64, imm),
+            Code::Jge64R => jump!(op, |a, b| a >= b, u64, reg),
+            Code::Jset64I => jump!(op, |a, b| a & b != 0, u64, imm),
+            Code::Jset64R => jump!(op, |a, b| a & b != 0, u64, reg),
+            Code::Jne64I => jump!(op, |a, b| a != b, u64, imm),
+            Code::Jne64R => jump!(op, |a, b| a != b, u64, reg),
+            Code::Jsgt64I => jump!(op, |a, b| a > b, i64, imm),
+            Code::Jsgt64R => jump!(op, |a, b| a > b, i64, reg),
+            Code::Jsge64I => jump!(op, |a, b| a >= b, i64, imm),
+            Code::Jsge64R => jump!(op, |a, b| a >= b, i64, reg),
+            Code::Jlt64I => jump!(op, |a, b| a < b, u64, imm),
+            Code::Jlt64R => jump!(op, |a, b| a < b, u64, reg),
+            Code::Jle64I => jump!(op, |a, b| a <= b, u64, imm),
+            Code::Jle64R => jump!(op, |a, b| a <= b, u64, reg),
+            Code::Jslt64I => jump!(op, |a, b| a < b, i64, imm),
+            Code::Jslt64R => jump!(op, |a, b| a < b, i64, reg),
+            Code::Jsle64I => jump!(op, |a, b| a <= b, i64, imm),
+            Code::Jsle64R => jump!(op, |a, b| a <= b, i64, reg),
+            Code::Jeq32I => jump!(op, |a, b| a == b, u32, imm),
+            Code::Jeq32R => jump!(op, |a, b| a == b, u32, reg),
+            Code::Jgt32I => jump!(op, |a, b| a > b, u32, imm),
+            Code::Jgt32R => jump!(op, |a, b| a > b, u32, reg),
+            Code::Jge32I => jump!(op, |a, b| a >= b, u32, imm),
+            Code::Jge32R => jump!(op, |a, b| a >= b, u32, reg),
+            Code::Jset32I => jump!(op, |a, b| a & b != 0, u32, imm),
+            Code::Jset32R => jump!(op, |a, b| a & b != 0, u32, reg),
+            Code::Jne32I => jump!(op, |a, b| a != b, u32, imm),
+            Code::Jne32R => jump!(op, |a, b| a != b, u32, reg),
+            Code::Jsgt32I => jump!(op, |a, b| a > b, i32, imm),
+            Code::Jsgt32R => jump!(op, |a, b| a > b, i32, reg),
+            Code::Jsge32I => jump!(op, |a, b| a >= b, i32, imm),
+            Code::Jsge32R => jump!(op, |a, b| a >= b, i32, reg),
+            Code::Jlt32I => jump!(op, |a, b| a < b, u32, imm),
+            Code::Jlt32R => jump!(op, |a, b| a < b, u32, reg),
+            Code::Jle32I => jump!(op, |a, b| a <= b, u32, imm),
+            Code::Jle32R => jump!(op, |a, b| a <= b, u32, reg),
+            Code::Jslt32I => jump!(op, |a, b| a < b, i32, imm),
+            Code::Jslt32R => jump!(op, |a, b| a < b, i32, reg),
+            Code::Jsle32I => jump!(op, |a, b| a <= b, i32, imm),
+            Code::Jsle32R => jump!(op, |a, b| a <= b, i32, reg),
+
+            Code::CallHelper => {
+                let helper = &compiled.helpers[op.imm as usize];
+                if let Some(r0) = check!(call_helper(&**helper, op.off as u32, &mut regs, memory, data)) {
+                    return Ok(Finished { r0, executed });
+                }
+            }
+            Code::CallRegister => {
+                let id = r!(op.dst);
+                let Some(helper) = u32::try_from(id).ok().and_then(|n| registry.get(n)) else {
+                    fault!(Trap::UnknownHelper(id));
+                };
+                if let Some(r0) = check!(call_helper(&**helper, id as u32, &mut regs, memory, data)) {
+                    return Ok(Finished { r0, executed });
+                }
+            }
+            Code::CallLocal => {
+                if frames.len() + 1 >= MAX_CALL_FRAMES {
+                    fault!(Trap::CallDepthExceeded);
+                }
+                frames.push(Frame {
+                    return_ip: ip,
+                    saved: [regs[6], regs[7], regs[8], regs[9]],
+                });
+                regs[10] -= STACK_FRAME_SIZE;
+                memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
+                ip = op.off as usize;
+            }
+            Code::Exit => match frames.pop() {
+                None => {
+                    if T::ENABLED {
+                        if let Some(pc) = traced_pc.take() {
+                            tracer.step(pc, &before, &snapshot(&regs));
+                        }
+                    }
+                    return Ok(Finished { r0: regs[0], executed });
+                }
+                Some(frame) => {
+                    regs[6..10].copy_from_slice(&frame.saved);
+                    regs[10] += STACK_FRAME_SIZE;
+                    memory.set_stack_floor(regs[10] - STACK_FRAME_SIZE);
+                    ip = frame.return_ip;
+                }
+            },
+            Code::Charge => {
+                let next = executed + op.imm;
+                if next > budget {
+                    fault!(Trap::BudgetExhausted { executed, budget });
+                }
+                if interrupt.load(Ordering::Relaxed) {
+                    interrupt.store(false, Ordering::Relaxed);
+                    fault!(Trap::Interrupted { executed });
+                }
+                executed = next;
+            }
+            Code::FellOff => fault!(Trap::FellOffEnd),
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! The memory model: real host addresses in registers, every access checked
+//! against the list of regions the run may touch.
+//!
+//! # Why this model
+//! eBPF programs compute addresses with ordinary 64-bit arithmetic, and the
+//! Linux ABI hands them real pointers (context, packet, map values). bpfbox
+//! keeps that: a register holding a pointer holds the host address. Each load,
+//! store and atomic is checked against a short list of [`Region`]s (input
+//! memory, the live stack frames, and in later stages the context, packet and
+//! map values). The check is two compares per region, which a JIT can emit
+//! inline; the alternative, a translated virtual address space, costs a table
+//! walk on every access and buys nothing the region check does not give.
+//!
+//! # What is accessible
+//! - The input memory of the run (read-write), when there is one.
+//! - The stack: each frame has [`crate::STACK_FRAME_SIZE`] bytes; all frames of
+//!   one run are contiguous, the entry frame at the top. The accessible stack
+//!   is every *live* frame: from the bottom of the current frame to the top of
+//!   the entry frame, so a callee may use a pointer into its caller's frame but
+//!   not into the frame of a function that already returned.
+//!
+//! # Soundness
+//! Every region is backed by a Rust borrow that outlives the [`MemoryMap`]
+//! (the `'a` lifetime), so a checked address always points into live memory
+//! that nothing else accesses during the run. All accesses go through raw
+//! pointers with unaligned reads and writes; atomics require natural alignment
+//! (as the kernel does) and use the `core::sync::atomic` types, so they are
+//! real atomic operations when a region is shared.
+
+use crate::error::{Access, Trap};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// A range of host memory a run may access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// First address.
+    pub start: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// Whether stores and atomics are allowed.
+    pub writable: bool,
+}
+
+impl Region {
+    /// Whether `[addr, addr + len)` lies inside this region.
+    #[inline(always)]
+    fn contains(&self, addr: u64, len: u64) -> bool {
+        let offset = addr.wrapping_sub(self.start);
+        offset <= self.len && self.len - offset >= len
+    }
+}
+
+/// Most regions besides the stack a run can have.
+pub const MAX_REGIONS: usize = 4;
+
+/// The memory a run may touch: the live stack frames and up to
+/// [`MAX_REGIONS`] other regions, each borrowed for `'a`.
+pub struct MemoryMap<'a> {
+    stack: Region,
+    stack_top: u64,
+    regions: [Region; MAX_REGIONS],
+    region_count: usize,
+    _borrows: PhantomData<&'a mut [u8]>,
+}
+
+/// Read-modify-write operations of atomic instructions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtomicRmw {
+    /// Add.
+    Add,
+    /// Bitwise or.
+    Or,
+    /// Bitwise and.
+    And,
+    /// Bitwise xor.
+    Xor,
+    /// Exchange.
+    Xchg,
+}
+
+impl<'a> MemoryMap<'a> {
+    /// A map over `stack`, whose top frame is live. The stack must be 8-byte
+    /// aligned at its top so frame pointers are.
+    pub fn new(stack: &'a mut [u8], frame_size: u64) -> Self {
+        let start = stack.as_mut_ptr() as u64;
+        let top = start + stack.len() as u64;
+        let floor = top - frame_size.min(stack.len() as u64);
+        MemoryMap {
+            stack: Region {
+                start: floor,
+                len: top - floor,
+                writable: true,
+            },
+            stack_top: top,
+            regions: [Region {
+                start: 0,
+                len: 0,
+                writable: false,
+            }; MAX_REGIONS],
+            region_count: 0,
+            _borrows: PhantomData,
+        }
+    }
+
+    /// The address one past the entry frame: the entry frame's r10.
+    pub fn stack_top(&self) -> u64 {
+        self.stack_top
+    }
+
+    /// Makes the stack accessible from `floor` to the top (called when frames
+    /// are pushed or popped). `floor` must lie within the stack given to
+    /// [`MemoryMap::new`]; the run's frame bookkeeping guarantees it.
+    #[inline(always)]
+    pub(crate) fn set_stack_floor(&mut self, floor: u64) {
+        debug_assert!(floor <= self.stack_top);
+        self.stack.start = floor;
+        self.stack.len = self.stack_top - floor;
+    }
+
+    /// Makes a new frame `[floor, floor + len)` live and zeroes it, so no run
+    /// sees what an earlier frame or run left there.
+    #[inline]
+    pub(crate) fn enter_frame(&mut self, floor: u64, len: u64) {
+        self.set_stack_floor(floor);
+        let ptr = floor as *mut u8;
+        // SAFETY: the run's frame bookkeeping keeps `floor` at least `len`
+        // bytes below the top of the stack borrowed by this map (it refuses a
+        // frame beyond the stack's capacity), so the range is live and ours.
+        unsafe { std::ptr::write_bytes(ptr, 0, len as usize) };
+    }
+
+    /// Adds a read-write region.
+    ///
+    /// # Panics
+    /// If [`MAX_REGIONS`] regions were already added (an embedder bug, not a
+    /// property of the program).
+    pub fn add_writable(&mut self, memory: &'a mut [u8]) {
+        self.push(Region {
+            start: memory.as_mut_ptr() as u64,
+            len: memory.len() as u64,
+            writable: true,
+        });
+    }
+
+    /// Adds a read-only region.
+    ///
+    /// # Panics
+    /// As [`MemoryMap::add_writable`].
+    pub fn add_readonly(&mut self, memory: &'a [u8]) {
+        self.push(Region {
+            start: memory.as_ptr() as u64,
+            len: memory.len() as u64,
+            writable: false,
+        });
+    }
+
+    fn push(&mut self, region: Region) {
+        assert!(self.region_count < MAX_REGIONS, "too many memory regions");
+        self.regions[self.region_count] = region;
+        self.region_count += 1;
+    }
+
+    /// The regions other than the stack.
+    pub fn regions(&self) -> &[Region] {
+        &self.regions[..self.region_count]
+    }
+
+    /// Checks `[addr, addr + len)` and returns it as a pointer.
+    #[inline(always)]
+    fn check(&self, addr: u64, len: u64, access: Access) -> Result<*mut u8, Trap> {
+        if self.stack.contains(addr, len) {
+            return Ok(addr as *mut u8);
+        }
+        for region in &self.regions[..self.region_count] {
+            if region.contains(addr, len) && (access == Access::Read || region.writable) {
+                return Ok(addr as *mut u8);
+            }
+        }
+        Err(Trap::OutOfBounds { addr, len, access })
+    }
+
+    /// Whether `[addr, addr + len)` may be accessed.
+    pub fn is_accessible(&self, addr: u64, len: u64, access: Access) -> bool {
+        self.check(addr, len, access).is_ok()
+    }
+
+    /// Reads `len` bytes (1, 2, 4 or 8) at `addr`, zero-extended.
+    ///
+    /// # Errors
+    /// [`Trap::OutOfBounds`] when the range is outside every region.
+    #[inline(always)]
+    pub fn load(&self, addr: u64, len: u64) -> Result<u64, Trap> {
+        let ptr = self.check(addr, len, Access::Read)?;
+        // SAFETY: `check` proved [addr, addr+len) lies in a region backed by a
+        // borrow that lives as long as `self`; reads are unaligned-safe.
+        unsafe {
+            Ok(match len {
+                1 => u64::from(ptr.read()),
+                2 => u64::from(u16::from_le(ptr.cast::<u16>().read_unaligned())),
+                4 => u64::from(u32::from_le(ptr.cast::<u32>().read_unaligned())),
+                _ => u64::from_le(ptr.cast::<u64>().read_unaligned()),
+            })
+        }
+    }
+
+    /// Writes the low `len` bytes (1, 2, 4 or 8) of `value` at `addr`.
+    ///
+    /// # Errors
+    /// [`Trap::OutOfBounds`] when the range is outside every writable region.
+    #[inline(always)]
+    pub fn store(&mut self, addr: u64, len: u64, value: u64) -> Result<(), Trap> {
+        let ptr = self.check(addr, len, Access::Write)?;
+        // SAFETY: `check` proved the range lies in a writable region borrowed
+        // mutably for the life of `self`; writes are unaligned-safe.
+        unsafe {
+            match len {
+                1 => ptr.write(value as u8),
+                2 => ptr.cast::<u16>().write_unaligned((value as u16).to_le()),
+                4 => ptr.cast::<u32>().write_unaligned((value as u32).to_le()),
+                _ => ptr.cast::<u64>().write_unaligned(value.to_le()),
+            }
+        }
+        Ok(())
+    }
+
+    fn check_atomic(&self, addr: u64, len: u64) -> Result<*mut u8, Trap> {
+        let ptr = self.check(addr, len, Access::Write)?;
+        if addr % len != 0 {
+            return Err(Trap::MisalignedAtomic { addr, len });
+        }
+        Ok(ptr)
+    }
+
+    /// Atomic read-modify-write of 4 or 8 bytes; returns the old value
+    /// (zero-extended for 4 bytes).
+    ///
+    /// # Errors
+    /// [`Trap::OutOfBounds`] or [`Trap::MisalignedAtomic`].
+    pub fn atomic_rmw(&mut self, addr: u64, len: u64, op: AtomicRmw, value: u64) -> Result<u64, Trap> {
+        let ptr = self.check_atomic(addr, len)?;
+        let ord = Ordering::SeqCst;
+        if len == 4 {
+            // SAFETY: in bounds of a writable region (check), 4-byte aligned
+            // (check_atomic); all concurrent access to shared regions is atomic.
+            let cell = unsafe { AtomicU32::from_ptr(ptr.cast()) };
+            let v = value as u32;
+            Ok(u64::from(match op {
+                AtomicRmw::Add => cell.fetch_add(v, ord),
+                AtomicRmw::Or => cell.fetch_or(v, ord),
+                AtomicRmw::And => cell.fetch_and(v, ord),
+                AtomicRmw::Xor => cell.fetch_xor(v, ord),
+                AtomicRmw::Xchg => cell.swap(v, ord),
+            }))
+        } else {
+            // SAFETY: as above, with 8-byte alignment.
+            let cell = unsafe { AtomicU64::from_ptr(ptr.cast()) };
+            Ok(match op {
+                AtomicRmw::Add => cell.fetch_add(value, ord),
+                AtomicRmw::Or => cell.fetch_or(value, ord),
+                AtomicRmw::And => cell.fetch_and(value, ord),
+                AtomicRmw::Xor => cell.fetch_xor(value, ord),
+                AtomicRmw::Xchg => cell.swap(value, ord),
+            })
+        }
+    }
+
+    /// Atomic compare-exchange of 4 or 8 bytes: stores `new` if the memory
+    /// equals `expected` (truncated to the width); returns the old value.
+    ///
+    /// # Errors
+    /// [`Trap::OutOfBounds`] or [`Trap::MisalignedAtomic`].
+    pub fn atomic_cmpxchg(&mut self, addr: u64, len: u64, expected: u64, new: u64) -> Result<u64, Trap> {
+        let ptr = self.check_atomic(addr, len)?;
+        let ord = Ordering::SeqCst;
+        if len == 4 {
+            // SAFETY: in bounds, writable, 4-byte aligned (check_atomic).
+            let cell = unsafe { AtomicU32::from_ptr(ptr.cast()) };
+            let old = match cell.compare_exchange(expected as u32, new as u32, ord, ord) {
+                Ok(old) | Err(old) => old,
+            };
+            Ok(u64::from(old))
+        } else {
+            // SAFETY: in bounds, writable, 8-byte aligned (check_atomic).
+            let cell = unsafe { AtomicU64::from_ptr(ptr.cast()) };
+            Ok(match cell.compare_exchange(expected, new, ord, ord) {
+                Ok(old) | Err(old) => old,
+            })
+        }
+    }
+
+    /// Copies `len` bytes at `addr` out of the run's memory (for helpers).
+    ///
+    /// # Errors
+    /// [`Trap::OutOfBounds`] when the range is not readable.
+    pub fn read_bytes(&self, addr: u64, len: u64) -> Result<Vec<u8>, Trap> {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let ptr = self.check(addr, len, Access::Read)?;
+        // SAFETY: the whole range is inside one live region (check), and
+        // `len` is bounded by that region's length, so the allocation is too.
+        Ok(unsafe { std::slice::from_raw_parts(ptr, len as usize) }.to_vec())
+    }
+
+    /// Copies `bytes` into the run's memory at `addr` (for helpers).
+    ///
+    /// # Errors
+    /// [`Trap::OutOfBounds`] when the range is not writable.
+    pub fn write_bytes(&mut self, addr: u64, bytes: &[u8]) -> Result<(), Trap> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let ptr = self.check(addr, bytes.len() as u64, Access::Write)?;
+        // SAFETY: the range is inside one live writable region (check) and
+        // cannot overlap `bytes`, which the caller holds a shared borrow of
+        // while the region is borrowed mutably by this map.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len()) };
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_bounds_are_exact() {
+        let r = Region {
+            start: 100,
+            len: 8,
+            writable: true,
+        };
+        assert!(r.contains(100, 8));
+        assert!(r.contains(107, 1));
+        assert!(!r.contains(107, 2));
+        assert!(!r.contains(99, 1));
+        assert!(!r.contains(108, 1));
+        assert!(!r.contains(u64::MAX, 2));
+        assert!(r.contains(108, 0));
+    }
+
+    #[test]
+    fn loads_and_stores_check_every_byte() {
+        let mut stack = [0u8; 16];
+        let mut input = [1u8, 2, 3, 4];
+        let input_addr = input.as_ptr() as u64;
+        let mut map = MemoryMap::new(&mut stack, 8);
+        map.add_writable(&mut input);
+        assert_eq!(map.load(input_addr, 4), Ok(0x0403_0201));
+        assert_eq!(
+            map.load(input_addr + 1, 4),
+            Err(Trap::OutOfBounds {
+                addr: input_addr + 1,
+                len: 4,
+                access: Access::Read
+            })
+        );
+        map.store(input_addr + 2, 2, 0xaabb).unwrap();
+        assert_eq!(map.load(input_addr, 4), Ok(0xaabb_0201));
+        let top = map.stack_top();
+        assert!(map.store(top - 8, 8, 5).is_ok());
+        assert!(map.store(top - 9, 8, 5).is_err());
+        assert!(map.store(top - 4, 8, 5).is_err());
+    }
+
+    #[test]
+    fn readonly_regions_reject_writes() {
+        let mut stack = [0u8; 8];
+        let data = [7u8; 4];
+        let addr = data.as_ptr() as u64;
+        let mut map = MemoryMap::new(&mut stack, 8);
+        map.add_readonly(&data);
+        assert_eq!(map.load(addr, 1), Ok(7));
+        assert!(map.store(addr, 1, 0).is_err());
+        assert!(map.atomic_rmw(addr, 4, AtomicRmw::Add, 1).is_err());
+    }
+}
