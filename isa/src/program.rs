@@ -196,8 +196,10 @@ impl Program {
                 } => imm,
                 _ => continue,
             };
-            let next = l.pc as i64 + l.insn.slots() as i64;
-            let target = next + i64::from(rel);
+            // Relative to the slot after the first one, for `lddw` too (its
+            // second slot does not count): the kernel and libbpf compute
+            // `pc + imm + 1` for both.
+            let target = l.pc as i64 + 1 + i64::from(rel);
             if !(0..len).contains(&target) || !self.is_insn_start(target as usize) {
                 return Err(err(l.pc, DecodeErrorKind::BadCallTarget { target }));
             }
@@ -272,5 +274,78 @@ impl Program {
                 .unwrap_or(1),
             groups: self.insns.iter().map(|l| l.insn.group()).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::insn::{AluOp, AtomicOp, JmpCond, Reg, Size, Source, Width};
+
+    fn requirements(insns: &[Instruction]) -> Requirements {
+        let mut all = insns.to_vec();
+        all.push(Instruction::Exit);
+        Program::from_instructions(&all).unwrap().requirements()
+    }
+
+    #[test]
+    fn classifies_cpu_version_and_groups() {
+        let mov32 = Instruction::Alu {
+            width: Width::W32,
+            op: AluOp::Mov,
+            dst: Reg::R0,
+            src: Source::Imm(1),
+        };
+        assert_eq!(
+            requirements(&[mov32]),
+            Requirements {
+                cpu_version: 1,
+                groups: BTreeSet::from([Group::Base32])
+            }
+        );
+        let jlt = Instruction::Jump {
+            width: Width::W64,
+            cond: JmpCond::Lt,
+            dst: Reg::R0,
+            src: Source::Imm(0),
+            off: 0,
+        };
+        let r = requirements(&[mov32, jlt]);
+        assert_eq!(r.cpu_version, 2);
+        assert_eq!(r.groups, BTreeSet::from([Group::Base32, Group::Base64]));
+        let atomic = Instruction::Atomic {
+            size: Size::W,
+            op: AtomicOp::Add,
+            fetch: false,
+            dst: Reg::R10,
+            src: Reg::R1,
+            off: -8,
+        };
+        let r = requirements(&[mov32, atomic]);
+        assert_eq!(r.cpu_version, 3);
+        assert!(r.groups.contains(&Group::Atomic32));
+        let sdiv = Instruction::Alu {
+            width: Width::W64,
+            op: AluOp::SDiv,
+            dst: Reg::R0,
+            src: Source::Imm(3),
+        };
+        let r = requirements(&[mov32, sdiv]);
+        assert_eq!(r.cpu_version, 4);
+        assert!(r.groups.contains(&Group::DivMul64));
+        let callx = Instruction::Call(crate::CallTarget::Register(Reg::R2));
+        assert!(requirements(&[callx]).groups.contains(&Group::Callx));
+    }
+
+    #[test]
+    fn subprograms_come_from_local_calls() {
+        let call = |rel| Instruction::Call(crate::CallTarget::Local(rel));
+        let program =
+            Program::from_instructions(&[call(1), Instruction::Exit, call(0), Instruction::Exit, Instruction::Exit])
+                .unwrap();
+        assert_eq!(program.subprograms(), &[0, 2, 3]);
+        assert_eq!(program.subprogram_of(0), 0);
+        assert_eq!(program.subprogram_of(2), 1);
+        assert_eq!(program.subprogram_of(4), 2);
     }
 }
