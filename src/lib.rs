@@ -35,6 +35,7 @@
 
 pub use bpfbox_isa as isa;
 
+mod aligned;
 pub mod conformance;
 mod error;
 pub mod helpers;
@@ -42,6 +43,7 @@ mod interpreter;
 pub mod memory;
 mod vm;
 
+pub use aligned::{AlignedMemory, MEMORY_ALIGN};
 pub use error::{Access, LoadError, RunError, Trap};
 pub use helpers::{HelperContext, HelperError, HelperRegistry};
 pub use interpreter::Tracer;

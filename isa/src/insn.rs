@@ -895,6 +895,32 @@ fn source_fields(src: Source) -> (u8, u8, i32) {
 }
 
 impl Instruction {
+    /// Decodes one instruction on its own: `second` is the slot after
+    /// `first`, read only by `lddw`. Jump and call targets are not checked,
+    /// since that needs the whole program ([`crate::Program::from_raw`]).
+    ///
+    /// # Errors
+    /// The [`DecodeErrorKind`] a program decode would report for this slot;
+    /// [`DecodeErrorKind::LddwTruncated`] for `lddw` without `second`,
+    /// [`DecodeErrorKind::BadLddwSecondSlot`] for a malformed one.
+    pub fn decode(first: RawInsn, second: Option<RawInsn>) -> Result<Instruction, DecodeErrorKind> {
+        match decode_slot(first)? {
+            Decoded::One(insn) => Ok(insn),
+            Decoded::LddwHead { kind, dst, imm } => {
+                let next = second.ok_or(DecodeErrorKind::LddwTruncated)?;
+                if next.opcode != 0 || next.dst != 0 || next.src != 0 || next.off != 0 {
+                    return Err(DecodeErrorKind::BadLddwSecondSlot);
+                }
+                Ok(Instruction::LoadImm64 {
+                    kind,
+                    dst,
+                    imm,
+                    next_imm: next.imm,
+                })
+            }
+        }
+    }
+
     /// Number of 8-byte slots: 2 for `lddw`, 1 otherwise.
     pub fn slots(&self) -> usize {
         match self {

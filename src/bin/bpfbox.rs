@@ -1,1 +1,280 @@
-fn main(){}
+//! `bpfbox`: assemble, disassemble and run eBPF programs from the command line.
+//!
+//! The tool is a thin shell over the library: [`bpfbox::isa::asm`] and
+//! [`bpfbox::isa::disasm`] for text, [`Program::from_bytes`] for bytecode,
+//! and [`Vm`] with the conformance helper table for running. Everything it
+//! prints on stdout is meant to be read by scripts: `run` prints r0 alone, in
+//! hex; diagnostics and traces go to stderr.
+
+use bpfbox::isa::{asm, disasm, Program};
+use bpfbox::{conformance, AlignedMemory, Config, RunState, Tracer, Vm, DEFAULT_BUDGET};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use std::fmt::Display;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+Exit status: 0 on success; 1 when the program fails at run time; 2 for a usage \
+error; 3 when the input cannot be loaded (I/O error, malformed bytecode or \
+assembler text, a program the runtime cannot load). Errors are one line on \
+stderr starting with `error: `.";
+
+/// Assemble, disassemble and run eBPF programs.
+#[derive(Parser)]
+#[command(name = "bpfbox", version, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Assemble text in the bpf_conformance dialect into raw bytecode
+    /// (8 little-endian bytes per instruction slot).
+    Asm {
+        /// Assembler text.
+        input: PathBuf,
+        /// Where to write the bytecode.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Print a program, one instruction per line.
+    Disasm {
+        #[command(flatten)]
+        input: Input,
+        /// Output syntax: LLVM's (`r0 = 0x1`) or the assembler dialect
+        /// (`mov %r0, 0x1`), which `bpfbox asm` reads back.
+        #[arg(long, value_enum, default_value_t = SyntaxArg::Llvm)]
+        syntax: SyntaxArg,
+    },
+    /// Run a program and print r0 in hex (`0x2a`) on stdout.
+    ///
+    /// r1 holds the address of a writable, 8-byte-aligned copy of the memory
+    /// and r2 its length (both 0 without memory). Helpers are those of the
+    /// bpf_conformance program type: `call 5` returns its first argument and,
+    /// when that is 0, ends the program with r0 = 0.
+    Run {
+        #[command(flatten)]
+        input: Input,
+        /// Input memory as hex bytes: `"00 01 ff"` or `0001ff`.
+        #[arg(long, value_name = "HEX", value_parser = parse_mem, conflicts_with = "mem_file")]
+        mem: Option<HexBytes>,
+        /// Input memory: the raw bytes of a file.
+        #[arg(long, value_name = "PATH")]
+        mem_file: Option<PathBuf>,
+        /// Most instructions to execute.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_BUDGET, conflicts_with = "no_budget")]
+        budget: u64,
+        /// Run without an instruction budget (an infinite loop never ends).
+        #[arg(long)]
+        no_budget: bool,
+        /// Print each executed instruction on stderr as `pc: <LLVM syntax>`,
+        /// then ` ; ` and the registers it changed (`r0 = 0x2a, r1 = 0x0`).
+        #[arg(long)]
+        trace: bool,
+    },
+}
+
+/// The program file and how to read it.
+#[derive(clap::Args)]
+struct Input {
+    /// The program: raw bytecode (`.bin`, `.raw`) or assembler text (`.s`,
+    /// `.asm`); other names need `--format`.
+    file: PathBuf,
+    /// How to read FILE, whatever its name.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// 8 little-endian bytes per instruction slot.
+    Raw,
+    /// Assembler text in the bpf_conformance dialect.
+    Asm,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SyntaxArg {
+    /// LLVM's syntax, as `llvm-objdump` prints it.
+    Llvm,
+    /// The bpf_conformance assembler dialect.
+    Conformance,
+}
+
+#[derive(Clone)]
+struct HexBytes(Vec<u8>);
+
+/// Hex bytes separated by white space; each token holds one or more whole
+/// bytes, so both `00 01 ff` and `0001ff` work.
+fn parse_mem(text: &str) -> Result<HexBytes, String> {
+    let mut bytes = Vec::new();
+    for token in text.split_whitespace() {
+        if token.len() % 2 != 0 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let shown: String = token.chars().take(16).collect();
+            return Err(format!("`{shown}` is not a sequence of two-digit hex bytes"));
+        }
+        // All ASCII hex digits, so every pair is a char boundary and parses.
+        for start in (0..token.len()).step_by(2) {
+            let byte = u8::from_str_radix(&token[start..start + 2], 16).map_err(|e| e.to_string())?;
+            bytes.push(byte);
+        }
+    }
+    Ok(HexBytes(bytes))
+}
+
+/// Why a command failed, and so the exit status.
+enum Failure {
+    /// The program failed at run time: exit 1.
+    Run(String),
+    /// The input cannot be read, decoded, assembled or loaded: exit 3.
+    Load(String),
+}
+
+impl Failure {
+    fn load(path: &Path, error: impl Display) -> Self {
+        Failure::Load(format!("{}: {error}", path.display()))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Run(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Load(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn execute(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Asm { input, output } => {
+            let program = assemble_file(&input)?;
+            std::fs::write(&output, program.to_bytes()).map_err(|e| Failure::load(&output, e))
+        }
+        Command::Disasm { input, syntax } => {
+            let program = load(&input)?;
+            let syntax = match syntax {
+                SyntaxArg::Llvm => disasm::Syntax::Llvm,
+                SyntaxArg::Conformance => disasm::Syntax::Conformance,
+            };
+            let text = disasm::disassemble(&program, syntax);
+            let mut out = std::io::stdout().lock();
+            write!(out, "{text}").map_err(|e| Failure::Load(format!("stdout: {e}")))?;
+            if !text.ends_with('\n') {
+                writeln!(out).map_err(|e| Failure::Load(format!("stdout: {e}")))?;
+            }
+            Ok(())
+        }
+        Command::Run {
+            input,
+            mem,
+            mem_file,
+            budget,
+            no_budget,
+            trace,
+        } => {
+            let program = load(&input)?;
+            let memory = match (mem, mem_file) {
+                (Some(HexBytes(bytes)), _) => bytes,
+                (None, Some(path)) => std::fs::read(&path).map_err(|e| Failure::load(&path, e))?,
+                (None, None) => Vec::new(),
+            };
+            let config = Config {
+                helpers: conformance::helpers(),
+                budget: (!no_budget).then_some(budget),
+            };
+            let vm = Vm::new(program, config).map_err(|e| Failure::load(&input.file, e))?;
+            let mut memory = AlignedMemory::copy_from(&memory);
+            let mut state = RunState::new();
+            let outcome = if trace {
+                let mut tracer = StderrTracer {
+                    program: vm.program(),
+                    out: std::io::BufWriter::new(std::io::stderr().lock()),
+                };
+                let outcome = vm.execute_traced(&mut state, memory.as_mut_slice(), &mut tracer);
+                // The trace is a diagnostic: a closed stderr must not fail the run.
+                let _ = tracer.out.flush();
+                outcome
+            } else {
+                vm.execute(&mut state, memory.as_mut_slice())
+            };
+            let outcome = outcome.map_err(|e| Failure::Run(e.to_string()))?;
+            println!("{:#x}", outcome.r0);
+            Ok(())
+        }
+    }
+}
+
+/// Reads and decodes or assembles the program, by `--format` or by the
+/// file's extension.
+fn load(input: &Input) -> Result<Program, Failure> {
+    let format = match input.format.or_else(|| format_of(&input.file)) {
+        Some(format) => format,
+        None => Cli::command()
+            .error(
+                clap::error::ErrorKind::ValueValidation,
+                format!(
+                    "cannot tell the format of `{}` from its name (.bin/.raw or .s/.asm); pass --format raw|asm",
+                    input.file.display()
+                ),
+            )
+            .exit(),
+    };
+    match format {
+        Format::Asm => assemble_file(&input.file),
+        Format::Raw => {
+            let bytes = std::fs::read(&input.file).map_err(|e| Failure::load(&input.file, e))?;
+            Program::from_bytes(&bytes).map_err(|e| Failure::load(&input.file, e))
+        }
+    }
+}
+
+fn format_of(path: &Path) -> Option<Format> {
+    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+    match extension.as_str() {
+        "s" | "asm" => Some(Format::Asm),
+        "bin" | "raw" => Some(Format::Raw),
+        _ => None,
+    }
+}
+
+fn assemble_file(path: &Path) -> Result<Program, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| Failure::load(path, e))?;
+    asm::assemble(&text).map_err(|e| Failure::load(path, e))
+}
+
+/// Writes `pc: <instruction> ; <changed registers>` for every step.
+struct StderrTracer<'p, W: Write> {
+    program: &'p Program,
+    out: W,
+}
+
+impl<W: Write> Tracer for StderrTracer<'_, W> {
+    const ENABLED: bool = true;
+
+    fn step(&mut self, pc: usize, before: &[u64; 11], after: &[u64; 11]) {
+        let mut line = format!("{pc}: ");
+        match self.program.instruction_at(pc) {
+            Some(insn) => line += &disasm::format_instruction(insn, pc, disasm::Syntax::Llvm),
+            None => line += "?",
+        }
+        let changed: Vec<String> = (0..after.len())
+            .filter(|&r| before[r] != after[r])
+            .map(|r| format!("r{r} = {:#x}", after[r]))
+            .collect();
+        if !changed.is_empty() {
+            line += " ; ";
+            line += &changed.join(", ");
+        }
+        // The trace is a diagnostic: a closed stderr must not fail the run.
+        let _ = writeln!(self.out, "{line}");
+    }
+}

@@ -1,1 +1,8 @@
+//! All integration tests, in one binary to keep link times down.
 
+mod cli;
+mod data_file;
+mod engines;
+mod interpreter;
+mod plugin;
+mod spawn;
