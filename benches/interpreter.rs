@@ -232,7 +232,12 @@ fn bench(c: &mut Criterion) {
         let expected = (w.native)(&w.memory);
         let outcome = vm.execute(&mut state, &mut w.memory).unwrap();
         assert_eq!(outcome.r0, expected, "{}: bpfbox vs native", w.group);
-        assert_eq!(run_rbpf(&rvm, &w.memory), expected, "{}: rbpf vs native", w.group);
+        assert_eq!(
+            run_rbpf(&rvm, &w.memory),
+            expected,
+            "{}: rbpf vs native",
+            w.group
+        );
         println!(
             "{}: result {:#x}, {} eBPF instructions per run",
             w.group, expected, outcome.instructions
@@ -255,11 +260,16 @@ fn bench(c: &mut Criterion) {
 
 /// One bpfbox run of a workload, for callgrind (see the module docs).
 fn callgrind_mode(which: &str) {
-    let iters = std::env::var("BPFBOX_ITERS").ok().map(|s| s.parse::<u32>().unwrap());
+    let iters = std::env::var("BPFBOX_ITERS")
+        .ok()
+        .map(|s| s.parse::<u32>().unwrap());
     let (program, mut memory) = match which {
         "W0" => (w0_program(), Vec::new()),
         "W1" => (w1_program(iters.unwrap_or(W1_ITERS)), Vec::new()),
-        "W2" => (w2_program(iters.unwrap_or((W2_BYTES / 8) as u32)), w2_input()),
+        "W2" => (
+            w2_program(iters.unwrap_or((W2_BYTES / 8) as u32)),
+            w2_input(),
+        ),
         other => panic!("BPFBOX_CALLGRIND: unknown workload {other}"),
     };
     let vm = Vm::new(program, Config::default()).unwrap();

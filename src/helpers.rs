@@ -43,14 +43,15 @@ impl<'run, 'mem> HelperContext<'run, 'mem> {
         self.memory
     }
 
-    /// The embedder's per-run data ([`crate::RunOptions::data`]), `()` by default.
+    /// The embedder's per-run data (see [`crate::Vm::execute_with_data`]), `()` by default.
     pub fn data(&mut self) -> &mut dyn Any {
         self.data
     }
 }
 
 /// The signature of a helper: the five argument registers in, r0 out.
-pub type HelperFn = dyn Fn(&mut HelperContext<'_, '_>, [u64; 5]) -> Result<u64, HelperError> + Send + Sync;
+pub type HelperFn =
+    dyn Fn(&mut HelperContext<'_, '_>, [u64; 5]) -> Result<u64, HelperError> + Send + Sync;
 
 /// A table of helpers by number.
 #[derive(Clone, Default)]
@@ -73,7 +74,10 @@ impl HelperRegistry {
     /// Registers `helper` as number `id`, replacing any earlier one.
     pub fn register<F>(&mut self, id: u32, helper: F) -> &mut Self
     where
-        F: Fn(&mut HelperContext<'_, '_>, [u64; 5]) -> Result<u64, HelperError> + Send + Sync + 'static,
+        F: Fn(&mut HelperContext<'_, '_>, [u64; 5]) -> Result<u64, HelperError>
+            + Send
+            + Sync
+            + 'static,
     {
         self.helpers.insert(id, Arc::new(helper));
         self

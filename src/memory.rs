@@ -237,7 +237,13 @@ impl<'a> MemoryMap<'a> {
     ///
     /// # Errors
     /// [`Trap::OutOfBounds`] or [`Trap::MisalignedAtomic`].
-    pub fn atomic_rmw(&mut self, addr: u64, len: u64, op: AtomicRmw, value: u64) -> Result<u64, Trap> {
+    pub fn atomic_rmw(
+        &mut self,
+        addr: u64,
+        len: u64,
+        op: AtomicRmw,
+        value: u64,
+    ) -> Result<u64, Trap> {
         let ptr = self.check_atomic(addr, len)?;
         let ord = Ordering::SeqCst;
         if len == 4 {
@@ -270,7 +276,13 @@ impl<'a> MemoryMap<'a> {
     ///
     /// # Errors
     /// [`Trap::OutOfBounds`] or [`Trap::MisalignedAtomic`].
-    pub fn atomic_cmpxchg(&mut self, addr: u64, len: u64, expected: u64, new: u64) -> Result<u64, Trap> {
+    pub fn atomic_cmpxchg(
+        &mut self,
+        addr: u64,
+        len: u64,
+        expected: u64,
+        new: u64,
+    ) -> Result<u64, Trap> {
         let ptr = self.check_atomic(addr, len)?;
         let ord = Ordering::SeqCst;
         if len == 4 {

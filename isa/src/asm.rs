@@ -249,12 +249,10 @@ fn assemble_lines(text: &str) -> Result<Vec<Assembled>, AsmError> {
 
 /// Builds a branch once its offset (relative to the next slot) is known.
 fn resolve(branch: Branch, offset: i128) -> Result<Instruction, AsmErrorKind> {
-    let short = || {
-        i16::try_from(offset).map_err(|_| AsmErrorKind::JumpOutOfRange { offset, bits: 16 })
-    };
-    let long = || {
-        i32::try_from(offset).map_err(|_| AsmErrorKind::JumpOutOfRange { offset, bits: 32 })
-    };
+    let short =
+        || i16::try_from(offset).map_err(|_| AsmErrorKind::JumpOutOfRange { offset, bits: 16 });
+    let long =
+        || i32::try_from(offset).map_err(|_| AsmErrorKind::JumpOutOfRange { offset, bits: 32 });
     Ok(match branch {
         Branch::Ja { long: false } => Instruction::Ja {
             offset: short()?.into(),

@@ -535,7 +535,7 @@ pub enum Instruction {
 }
 
 /// Result of decoding one slot.
-pub(crate) enum Decoded {
+enum Decoded {
     /// A complete one-slot instruction.
     One(Instruction),
     /// The first slot of a `lddw`; the second slot completes it.
@@ -563,7 +563,7 @@ fn writable(r: Reg) -> Result<Reg, DecodeErrorKind> {
 }
 
 /// Decodes one slot. `lddw` needs its second slot, handled by the program decoder.
-pub(crate) fn decode_slot(raw: RawInsn) -> Result<Decoded, DecodeErrorKind> {
+fn decode_slot(raw: RawInsn) -> Result<Decoded, DecodeErrorKind> {
     let unknown = Err(DecodeErrorKind::UnknownOpcode(raw.opcode));
     match raw.class() {
         class::ALU | class::ALU64 => decode_alu(raw).map(Decoded::One),
@@ -651,11 +651,13 @@ fn decode_ld(raw: RawInsn) -> Result<Decoded, DecodeErrorKind> {
 fn decode_atomic(raw: RawInsn) -> Result<Instruction, DecodeErrorKind> {
     let size = Size::from_field(raw.opcode);
     if raw.imm == atomic::LOAD_ACQ || raw.imm == atomic::STORE_REL {
-        return Err(DecodeErrorKind::NewerThanRfc(if raw.imm == atomic::LOAD_ACQ {
-            "load-acquire"
-        } else {
-            "store-release"
-        }));
+        return Err(DecodeErrorKind::NewerThanRfc(
+            if raw.imm == atomic::LOAD_ACQ {
+                "load-acquire"
+            } else {
+                "store-release"
+            },
+        ));
     }
     if size != Size::W && size != Size::DW {
         return Err(DecodeErrorKind::UnknownOpcode(raw.opcode));
@@ -675,7 +677,8 @@ fn decode_atomic(raw: RawInsn) -> Result<Instruction, DecodeErrorKind> {
         }
     };
     let src = reg(raw.src)?;
-    if fetch && src == Reg::R10 {
+    // Fetching operations write the old value into `src` (cmpxchg into r0).
+    if fetch && op != AtomicOp::CmpXchg && src == Reg::R10 {
         return Err(DecodeErrorKind::WriteToR10);
     }
     Ok(Instruction::Atomic {
@@ -696,6 +699,9 @@ fn decode_alu(raw: RawInsn) -> Result<Instruction, DecodeErrorKind> {
     };
     let code = raw.opcode & 0xf0;
     let is_x = raw.opcode & source::X != 0;
+    if code > alu::END {
+        return Err(DecodeErrorKind::UnknownOpcode(raw.opcode));
+    }
     let dst = writable(reg(raw.dst)?)?;
     let operand = |raw: RawInsn| -> Result<Source, DecodeErrorKind> {
         if is_x {
@@ -760,7 +766,12 @@ fn decode_alu(raw: RawInsn) -> Result<Instruction, DecodeErrorKind> {
                 (false, false) => AluOp::Mod,
                 (false, true) => AluOp::SMod,
             };
-            return Ok(Instruction::Alu { width, op, dst, src });
+            return Ok(Instruction::Alu {
+                width,
+                op,
+                dst,
+                src,
+            });
         }
         alu::MOV => {
             let op = match (raw.off, width) {
@@ -779,13 +790,23 @@ fn decode_alu(raw: RawInsn) -> Result<Instruction, DecodeErrorKind> {
                 }
             };
             let src = operand(raw)?;
-            return Ok(Instruction::Alu { width, op, dst, src });
+            return Ok(Instruction::Alu {
+                width,
+                op,
+                dst,
+                src,
+            });
         }
         _ => return Err(DecodeErrorKind::UnknownOpcode(raw.opcode)),
     };
     must_be_zero(raw.off.into(), "off")?;
     let src = operand(raw)?;
-    Ok(Instruction::Alu { width, op, dst, src })
+    Ok(Instruction::Alu {
+        width,
+        op,
+        dst,
+        src,
+    })
 }
 
 fn decode_jmp(raw: RawInsn) -> Result<Instruction, DecodeErrorKind> {
@@ -852,9 +873,10 @@ fn decode_jmp(raw: RawInsn) -> Result<Instruction, DecodeErrorKind> {
             must_be_zero(raw.imm.into(), "imm")?;
             Ok(Instruction::Exit)
         }
-        jmp::JCOND => Err(DecodeErrorKind::NewerThanRfc("may_goto")),
+        jmp::JCOND if width == Width::W64 => Err(DecodeErrorKind::NewerThanRfc("may_goto")),
         _ => {
-            let cond = JmpCond::from_code(code).ok_or(DecodeErrorKind::UnknownOpcode(raw.opcode))?;
+            let cond =
+                JmpCond::from_code(code).ok_or(DecodeErrorKind::UnknownOpcode(raw.opcode))?;
             let src = if is_x {
                 must_be_zero(raw.imm.into(), "imm")?;
                 Source::Reg(reg(raw.src)?)
@@ -944,12 +966,19 @@ impl Instruction {
             )
         };
         match *self {
-            Instruction::Alu { width, op, dst, src } => {
+            Instruction::Alu {
+                width,
+                op,
+                dst,
+                src,
+            } => {
                 let (code, off) = op.code_and_offset();
                 let (x, s, imm) = source_fields(src);
                 one(code | x | alu_class(width), dst.index(), s, off, imm)
             }
-            Instruction::Neg { width, dst } => one(alu::NEG | alu_class(width), dst.index(), 0, 0, 0),
+            Instruction::Neg { width, dst } => {
+                one(alu::NEG | alu_class(width), dst.index(), 0, 0, 0)
+            }
             Instruction::Swap { kind, bits, dst } => {
                 let opcode = match kind {
                     SwapKind::ToLe => alu::END | source::K | class::ALU,
@@ -984,10 +1013,27 @@ impl Instruction {
                 off,
             } => {
                 let m = if signed { mode::MEMSX } else { mode::MEM };
-                one(m | size.field() | class::LDX, dst.index(), src.index(), off, 0)
+                one(
+                    m | size.field() | class::LDX,
+                    dst.index(),
+                    src.index(),
+                    off,
+                    0,
+                )
             }
-            Instruction::Store { size, dst, off, src } => match src {
-                Source::Imm(imm) => one(mode::MEM | size.field() | class::ST, dst.index(), 0, off, imm),
+            Instruction::Store {
+                size,
+                dst,
+                off,
+                src,
+            } => match src {
+                Source::Imm(imm) => one(
+                    mode::MEM | size.field() | class::ST,
+                    dst.index(),
+                    0,
+                    off,
+                    imm,
+                ),
                 Source::Reg(r) => one(
                     mode::MEM | size.field() | class::STX,
                     dst.index(),
@@ -1020,7 +1066,12 @@ impl Instruction {
                     imm,
                 )
             }
-            Instruction::LegacyLoad { mode: m, size, src, imm } => {
+            Instruction::LegacyLoad {
+                mode: m,
+                size,
+                src,
+                imm,
+            } => {
                 let (mbits, s) = match m {
                     LegacyMode::Abs => (mode::ABS, 0),
                     LegacyMode::Ind => (mode::IND, src.index()),
@@ -1050,7 +1101,9 @@ impl Instruction {
                 CallTarget::Helper(imm) => one(jmp::CALL | class::JMP, 0, call_src::HELPER, 0, imm),
                 CallTarget::Local(imm) => one(jmp::CALL | class::JMP, 0, call_src::LOCAL, 0, imm),
                 CallTarget::Kfunc(imm) => one(jmp::CALL | class::JMP, 0, call_src::KFUNC, 0, imm),
-                CallTarget::Register(r) => one(jmp::CALL | source::X | class::JMP, r.index(), 0, 0, 0),
+                CallTarget::Register(r) => {
+                    one(jmp::CALL | source::X | class::JMP, r.index(), 0, 0, 0)
+                }
             },
             Instruction::Exit => one(jmp::EXIT | class::JMP, 0, 0, 0, 0),
         }
@@ -1068,14 +1121,10 @@ impl Instruction {
     /// The lowest CPU version (1–4) that has this instruction.
     pub fn cpu_version(&self) -> u8 {
         match *self {
-            Instruction::Alu { op, .. }
-                if matches!(
-                    op,
-                    AluOp::SDiv | AluOp::SMod | AluOp::MovSx8 | AluOp::MovSx16 | AluOp::MovSx32
-                ) =>
-            {
-                4
-            }
+            Instruction::Alu {
+                op: AluOp::SDiv | AluOp::SMod | AluOp::MovSx8 | AluOp::MovSx16 | AluOp::MovSx32,
+                ..
+            } => 4,
             Instruction::Swap {
                 kind: SwapKind::Swap,
                 ..
@@ -1086,11 +1135,10 @@ impl Instruction {
             Instruction::Jump {
                 width: Width::W32, ..
             } => 3,
-            Instruction::Jump { cond, .. }
-                if matches!(cond, JmpCond::Lt | JmpCond::Le | JmpCond::Slt | JmpCond::Sle) =>
-            {
-                2
-            }
+            Instruction::Jump {
+                cond: JmpCond::Lt | JmpCond::Le | JmpCond::Slt | JmpCond::Sle,
+                ..
+            } => 2,
             _ => 1,
         }
     }

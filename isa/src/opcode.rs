@@ -1,6 +1,6 @@
 //! Field layout of the 64-bit eBPF instruction word (RFC 9669, section 3).
 //!
-//! Only constants live here; [`crate::insn`] turns them into typed instructions.
+//! Only constants live here; [`crate::Instruction`] turns them into typed instructions.
 
 /// Instruction classes: the low three bits of the opcode.
 pub mod class {

@@ -7,7 +7,7 @@
 //! sub-program. Memory safety and termination are the verifier's business.
 
 use crate::error::{DecodeError, DecodeErrorKind};
-use crate::insn::{decode_slot, CallTarget, Decoded, Instruction, LddwKind, RawInsn};
+use crate::insn::{CallTarget, Instruction, LddwKind, RawInsn};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -100,7 +100,10 @@ impl Program {
     /// program, into a `lddw` or across a sub-program, a bad call target.
     pub fn from_bytes(bytes: &[u8]) -> Result<Program, DecodeError> {
         if bytes.len() % 8 != 0 {
-            return Err(err(bytes.len() / 8, DecodeErrorKind::OddLength(bytes.len())));
+            return Err(err(
+                bytes.len() / 8,
+                DecodeErrorKind::OddLength(bytes.len()),
+            ));
         }
         let slots: Vec<RawInsn> = bytes
             .chunks_exact(8)
@@ -133,23 +136,16 @@ impl Program {
         let mut insns = Vec::with_capacity(slots.len());
         let mut pc = 0;
         while pc < slots.len() {
-            let insn = match decode_slot(slots[pc]).map_err(|kind| err(pc, kind))? {
-                Decoded::One(insn) => insn,
-                Decoded::LddwHead { kind, dst, imm } => {
-                    let next = slots
-                        .get(pc + 1)
-                        .ok_or_else(|| err(pc, DecodeErrorKind::LddwTruncated))?;
-                    if next.opcode != 0 || next.dst != 0 || next.src != 0 || next.off != 0 {
-                        return Err(err(pc + 1, DecodeErrorKind::BadLddwSecondSlot));
-                    }
-                    Instruction::LoadImm64 {
-                        kind,
-                        dst,
-                        imm,
-                        next_imm: next.imm,
-                    }
-                }
-            };
+            let insn =
+                Instruction::decode(slots[pc], slots.get(pc + 1).copied()).map_err(|kind| {
+                    // A malformed second slot of lddw is reported at that slot.
+                    let at = if kind == DecodeErrorKind::BadLddwSecondSlot {
+                        pc + 1
+                    } else {
+                        pc
+                    };
+                    err(at, kind)
+                })?;
             insns.push(Located { pc, insn });
             pc += insn.slots();
         }
@@ -340,9 +336,14 @@ mod tests {
     #[test]
     fn subprograms_come_from_local_calls() {
         let call = |rel| Instruction::Call(crate::CallTarget::Local(rel));
-        let program =
-            Program::from_instructions(&[call(1), Instruction::Exit, call(0), Instruction::Exit, Instruction::Exit])
-                .unwrap();
+        let program = Program::from_instructions(&[
+            call(1),
+            Instruction::Exit,
+            call(0),
+            Instruction::Exit,
+            Instruction::Exit,
+        ])
+        .unwrap();
         assert_eq!(program.subprograms(), &[0, 2, 3]);
         assert_eq!(program.subprogram_of(0), 0);
         assert_eq!(program.subprogram_of(2), 1);

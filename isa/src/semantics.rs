@@ -57,20 +57,18 @@ pub const fn sext16_to_32(x: u64) -> u64 {
 /// Unsigned 64-bit division; division by zero gives 0.
 #[inline(always)]
 pub const fn div64(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        0
-    } else {
-        a / b
+    match a.checked_div(b) {
+        Some(quotient) => quotient,
+        None => 0,
     }
 }
 
 /// Unsigned 32-bit division; division by zero gives 0.
 #[inline(always)]
 pub const fn div32(a: u32, b: u32) -> u32 {
-    if b == 0 {
-        0
-    } else {
-        a / b
+    match a.checked_div(b) {
+        Some(quotient) => quotient,
+        None => 0,
     }
 }
 

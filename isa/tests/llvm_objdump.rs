@@ -45,7 +45,7 @@ fn fixtures_match_llvm_objdump() {
     let mut checked = Vec::new();
     for entry in fs::read_dir(fixtures_dir()).expect("tests/fixtures exists") {
         let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "bin") {
+        if path.extension() != Some("bin".as_ref()) {
             continue;
         }
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
@@ -62,7 +62,14 @@ fn fixtures_match_llvm_objdump() {
     checked.sort();
     assert_eq!(
         checked,
-        ["arithmetic", "atomics", "control", "forms", "legacy_and_indirect", "memory"]
+        [
+            "arithmetic",
+            "atomics",
+            "control",
+            "forms",
+            "legacy_and_indirect",
+            "memory"
+        ]
     );
 }
 

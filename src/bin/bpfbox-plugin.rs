@@ -63,9 +63,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Vec<u8>>,
     let mut memory = Vec::new();
     let mut next = args.next();
     if let Some(text) = next.as_deref().filter(|arg| !arg.starts_with("--")) {
-        if text == "-h" {
-            return Ok(None);
-        }
         memory = parse_hex_bytes(text).map_err(|e| format!("memory argument: {e}"))?;
         next = args.next();
     }
@@ -85,8 +82,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Vec<u8>>,
 
 /// Decodes the hex program, loads it and runs it over a copy of `memory`.
 fn run(stdin: &[u8], memory: &[u8]) -> Result<u64, String> {
-    let text = std::str::from_utf8(stdin)
-        .map_err(|e| format!("program on stdin is not text: {e}"))?;
+    let text =
+        std::str::from_utf8(stdin).map_err(|e| format!("program on stdin is not text: {e}"))?;
     let bytes = parse_hex_bytes(text).map_err(|e| format!("program on stdin: {e}"))?;
     let program = Program::from_bytes(&bytes).map_err(|e| e.to_string())?;
     let config = Config {

@@ -8,7 +8,7 @@
 
 use bpfbox::isa::{asm, disasm, Program};
 use bpfbox::{conformance, AlignedMemory, Config, RunState, Tracer, Vm, DEFAULT_BUDGET};
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::fmt::Display;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,7 +44,7 @@ enum Command {
         #[command(flatten)]
         input: Input,
         /// Output syntax: LLVM's (`r0 = 0x1`) or the assembler dialect
-        /// (`mov %r0, 0x1`), which `bpfbox asm` reads back.
+        /// (`mov %r0, 1`), which `bpfbox asm` reads back.
         #[arg(long, value_enum, default_value_t = SyntaxArg::Llvm)]
         syntax: SyntaxArg,
     },
@@ -113,11 +113,14 @@ fn parse_mem(text: &str) -> Result<HexBytes, String> {
     for token in text.split_whitespace() {
         if token.len() % 2 != 0 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             let shown: String = token.chars().take(16).collect();
-            return Err(format!("`{shown}` is not a sequence of two-digit hex bytes"));
+            return Err(format!(
+                "`{shown}` is not a sequence of two-digit hex bytes"
+            ));
         }
         // All ASCII hex digits, so every pair is a char boundary and parses.
         for start in (0..token.len()).step_by(2) {
-            let byte = u8::from_str_radix(&token[start..start + 2], 16).map_err(|e| e.to_string())?;
+            let byte =
+                u8::from_str_radix(&token[start..start + 2], 16).map_err(|e| e.to_string())?;
             bytes.push(byte);
         }
     }
@@ -128,6 +131,8 @@ fn parse_mem(text: &str) -> Result<HexBytes, String> {
 enum Failure {
     /// The program failed at run time: exit 1.
     Run(String),
+    /// The command line is wrong in a way clap cannot see: exit 2.
+    Usage(String),
     /// The input cannot be read, decoded, assembled or loaded: exit 3.
     Load(String),
 }
@@ -140,17 +145,14 @@ impl Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match execute(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Run(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(1)
-        }
-        Err(Failure::Load(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(3)
-        }
-    }
+    let (message, code) = match execute(cli.command) {
+        Ok(()) => return ExitCode::SUCCESS,
+        Err(Failure::Run(message)) => (message, 1),
+        Err(Failure::Usage(message)) => (message, 2),
+        Err(Failure::Load(message)) => (message, 3),
+    };
+    eprintln!("error: {message}");
+    ExitCode::from(code)
 }
 
 fn execute(command: Command) -> Result<(), Failure> {
@@ -165,13 +167,7 @@ fn execute(command: Command) -> Result<(), Failure> {
                 SyntaxArg::Llvm => disasm::Syntax::Llvm,
                 SyntaxArg::Conformance => disasm::Syntax::Conformance,
             };
-            let text = disasm::disassemble(&program, syntax);
-            let mut out = std::io::stdout().lock();
-            write!(out, "{text}").map_err(|e| Failure::Load(format!("stdout: {e}")))?;
-            if !text.ends_with('\n') {
-                writeln!(out).map_err(|e| Failure::Load(format!("stdout: {e}")))?;
-            }
-            Ok(())
+            print_stdout(&disasm::disassemble(&program, syntax))
         }
         Command::Run {
             input,
@@ -207,27 +203,28 @@ fn execute(command: Command) -> Result<(), Failure> {
                 vm.execute(&mut state, memory.as_mut_slice())
             };
             let outcome = outcome.map_err(|e| Failure::Run(e.to_string()))?;
-            println!("{:#x}", outcome.r0);
-            Ok(())
+            print_stdout(&format!("{:#x}\n", outcome.r0))
         }
     }
+}
+
+/// Writes `text` to stdout; a closed stdout is an I/O error, not a panic.
+fn print_stdout(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Load(format!("stdout: {e}")))
 }
 
 /// Reads and decodes or assembles the program, by `--format` or by the
 /// file's extension.
 fn load(input: &Input) -> Result<Program, Failure> {
-    let format = match input.format.or_else(|| format_of(&input.file)) {
-        Some(format) => format,
-        None => Cli::command()
-            .error(
-                clap::error::ErrorKind::ValueValidation,
-                format!(
-                    "cannot tell the format of `{}` from its name (.bin/.raw or .s/.asm); pass --format raw|asm",
-                    input.file.display()
-                ),
-            )
-            .exit(),
-    };
+    let format = input.format.or_else(|| format_of(&input.file)).ok_or_else(|| {
+        Failure::Usage(format!(
+            "cannot tell the format of `{}` from its name (.bin/.raw or .s/.asm); pass --format raw|asm",
+            input.file.display()
+        ))
+    })?;
     match format {
         Format::Asm => assemble_file(&input.file),
         Format::Raw => {

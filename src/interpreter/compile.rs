@@ -16,8 +16,8 @@
 use crate::error::LoadError;
 use crate::helpers::{HelperFn, HelperRegistry};
 use bpfbox_isa::{
-    semantics::sext_imm, AluOp, AtomicOp, CallTarget, Instruction, JmpCond, LddwKind, Program, Size,
-    Source, SwapKind, Width,
+    semantics::sext_imm, AluOp, AtomicOp, CallTarget, Instruction, JmpCond, LddwKind, Program,
+    Size, Source, SwapKind, Width,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -200,7 +200,8 @@ fn block_leaders(program: &Program) -> BTreeSet<usize> {
 pub(crate) fn compile(program: &Program, registry: &HelperRegistry) -> Result<Compiled, LoadError> {
     let insns = program.instructions();
     let leaders = block_leaders(program);
-    let subprogram_starts: BTreeSet<usize> = program.subprograms().iter().skip(1).copied().collect();
+    let subprogram_starts: BTreeSet<usize> =
+        program.subprograms().iter().skip(1).copied().collect();
 
     // Length of the block starting at each leader, in instructions.
     let mut block_len = vec![0u32; insns.len()];
@@ -245,12 +246,23 @@ pub(crate) fn compile(program: &Program, registry: &HelperRegistry) -> Result<Co
         }
         let unsupported = |what| LoadError::Unsupported { pc, what };
         let lowered = match l.insn {
-            Instruction::Alu { width, op: alu, dst, src } => match src {
-                Source::Imm(imm) => op(alu_code(width, alu, true), dst.index(), 0, 0, sext_imm(imm)),
+            Instruction::Alu {
+                width,
+                op: alu,
+                dst,
+                src,
+            } => match src {
+                Source::Imm(imm) => {
+                    op(alu_code(width, alu, true), dst.index(), 0, 0, sext_imm(imm))
+                }
                 Source::Reg(r) => op(alu_code(width, alu, false), dst.index(), r.index(), 0, 0),
             },
             Instruction::Neg { width, dst } => {
-                let code = if width == Width::W64 { Code::Neg64 } else { Code::Neg32 };
+                let code = if width == Width::W64 {
+                    Code::Neg64
+                } else {
+                    Code::Neg32
+                };
                 op(code, dst.index(), 0, 0, 0)
             }
             Instruction::Swap { kind, bits, dst } => {
@@ -277,11 +289,15 @@ pub(crate) fn compile(program: &Program, registry: &HelperRegistry) -> Result<Co
                     let value = u64::from(imm as u32) | (u64::from(next_imm as u32) << 32);
                     op(Code::LoadImm64, dst.index(), 0, 0, value)
                 }
-                LddwKind::MapFd | LddwKind::MapIdx => return Err(unsupported("a map reference (lddw src 1/5)")),
+                LddwKind::MapFd | LddwKind::MapIdx => {
+                    return Err(unsupported("a map reference (lddw src 1/5)"))
+                }
                 LddwKind::MapValue | LddwKind::MapIdxValue => {
                     return Err(unsupported("a map value address (lddw src 2/6)"))
                 }
-                LddwKind::VarAddr => return Err(unsupported("a BTF variable address (lddw src 3)")),
+                LddwKind::VarAddr => {
+                    return Err(unsupported("a BTF variable address (lddw src 3)"))
+                }
                 LddwKind::CodeAddr => return Err(unsupported("a code address (lddw src 4)")),
             },
             Instruction::Load {
@@ -302,7 +318,12 @@ pub(crate) fn compile(program: &Program, registry: &HelperRegistry) -> Result<Co
                 };
                 op(code, dst.index(), src.index(), off.into(), 0)
             }
-            Instruction::Store { size, dst, off, src } => match src {
+            Instruction::Store {
+                size,
+                dst,
+                off,
+                src,
+            } => match src {
                 Source::Imm(imm) => {
                     let code = match size {
                         Size::B => Code::StB,
@@ -329,11 +350,21 @@ pub(crate) fn compile(program: &Program, registry: &HelperRegistry) -> Result<Co
                 dst,
                 src,
                 off,
-            } => op(atomic_code(size, aop, fetch), dst.index(), src.index(), off.into(), 0),
+            } => op(
+                atomic_code(size, aop, fetch),
+                dst.index(),
+                src.index(),
+                off.into(),
+                0,
+            ),
             Instruction::LegacyLoad { .. } => {
-                return Err(unsupported("a legacy packet load (LD_ABS/LD_IND), which needs a packet program type"))
+                return Err(unsupported(
+                    "a legacy packet load (LD_ABS/LD_IND), which needs a packet program type",
+                ))
             }
-            Instruction::Ja { offset, .. } => op(Code::Ja, 0, 0, target(pc as i64 + 1 + i64::from(offset)), 0),
+            Instruction::Ja { offset, .. } => {
+                op(Code::Ja, 0, 0, target(pc as i64 + 1 + i64::from(offset)), 0)
+            }
             Instruction::Jump {
                 width,
                 cond,
@@ -343,8 +374,16 @@ pub(crate) fn compile(program: &Program, registry: &HelperRegistry) -> Result<Co
             } => {
                 let to = target(pc as i64 + 1 + i64::from(off));
                 match src {
-                    Source::Imm(imm) => op(jump_code(width, cond, true), dst.index(), 0, to, sext_imm(imm)),
-                    Source::Reg(r) => op(jump_code(width, cond, false), dst.index(), r.index(), to, 0),
+                    Source::Imm(imm) => op(
+                        jump_code(width, cond, true),
+                        dst.index(),
+                        0,
+                        to,
+                        sext_imm(imm),
+                    ),
+                    Source::Reg(r) => {
+                        op(jump_code(width, cond, false), dst.index(), r.index(), to, 0)
+                    }
                 }
             }
             Instruction::Call(call) => match call {
@@ -356,9 +395,17 @@ pub(crate) fn compile(program: &Program, registry: &HelperRegistry) -> Result<Co
                     helpers.push(Arc::clone(helper));
                     op(Code::CallHelper, 0, 0, id, (helpers.len() - 1) as u64)
                 }
-                CallTarget::Local(rel) => op(Code::CallLocal, 0, 0, target(pc as i64 + 1 + i64::from(rel)), 0),
+                CallTarget::Local(rel) => op(
+                    Code::CallLocal,
+                    0,
+                    0,
+                    target(pc as i64 + 1 + i64::from(rel)),
+                    0,
+                ),
                 CallTarget::Register(r) => op(Code::CallRegister, r.index(), 0, 0, 0),
-                CallTarget::Kfunc(_) => return Err(unsupported("a kernel function call (call src 2)")),
+                CallTarget::Kfunc(_) => {
+                    return Err(unsupported("a kernel function call (call src 2)"))
+                }
             },
             Instruction::Exit => op(Code::Exit, 0, 0, 0, 0),
         };

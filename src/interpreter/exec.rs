@@ -129,6 +129,17 @@ pub(crate) fn run<T: Tracer>(
             })
         };
     }
+    // Ends the run with r0, after reporting the instruction that ended it.
+    macro_rules! finish {
+        ($r0:expr) => {{
+            if T::ENABLED {
+                if let Some(pc) = traced_pc.take() {
+                    tracer.step(pc, &before, &snapshot(&regs));
+                }
+            }
+            return Ok(Finished { r0: $r0, executed });
+        }};
+    }
     macro_rules! check {
         ($result:expr) => {
             match $result {
@@ -286,8 +297,12 @@ pub(crate) fn run<T: Tracer>(
             Code::LdxW => r!(op.dst) = check!(memory.load(addr!(op.src, op), 4)),
             Code::LdxDW => r!(op.dst) = check!(memory.load(addr!(op.src, op), 8)),
             Code::LdxSB => r!(op.dst) = sem::sext8_to_64(check!(memory.load(addr!(op.src, op), 1))),
-            Code::LdxSH => r!(op.dst) = sem::sext16_to_64(check!(memory.load(addr!(op.src, op), 2))),
-            Code::LdxSW => r!(op.dst) = sem::sext32_to_64(check!(memory.load(addr!(op.src, op), 4))),
+            Code::LdxSH => {
+                r!(op.dst) = sem::sext16_to_64(check!(memory.load(addr!(op.src, op), 2)))
+            }
+            Code::LdxSW => {
+                r!(op.dst) = sem::sext32_to_64(check!(memory.load(addr!(op.src, op), 4)))
+            }
             Code::StB => check!(memory.store(addr!(op.dst, op), 1, op.imm)),
             Code::StH => check!(memory.store(addr!(op.dst, op), 2, op.imm)),
             Code::StW => check!(memory.store(addr!(op.dst, op), 4, op.imm)),
@@ -372,8 +387,14 @@ pub(crate) fn run<T: Tracer>(
 
             Code::CallHelper => {
                 let helper = &compiled.helpers[op.imm as usize];
-                if let Some(r0) = check!(call_helper(&**helper, op.off as u32, &mut regs, memory, data)) {
-                    return Ok(Finished { r0, executed });
+                if let Some(r0) = check!(call_helper(
+                    &**helper,
+                    op.off as u32,
+                    &mut regs,
+                    memory,
+                    data
+                )) {
+                    finish!(r0);
                 }
             }
             Code::CallRegister => {
@@ -381,8 +402,9 @@ pub(crate) fn run<T: Tracer>(
                 let Some(helper) = u32::try_from(id).ok().and_then(|n| registry.get(n)) else {
                     fault!(Trap::UnknownHelper(id));
                 };
-                if let Some(r0) = check!(call_helper(&**helper, id as u32, &mut regs, memory, data)) {
-                    return Ok(Finished { r0, executed });
+                if let Some(r0) = check!(call_helper(&**helper, id as u32, &mut regs, memory, data))
+                {
+                    finish!(r0);
                 }
             }
             Code::CallLocal => {
@@ -398,14 +420,7 @@ pub(crate) fn run<T: Tracer>(
                 ip = op.off as usize;
             }
             Code::Exit => match frames.pop() {
-                None => {
-                    if T::ENABLED {
-                        if let Some(pc) = traced_pc.take() {
-                            tracer.step(pc, &before, &snapshot(&regs));
-                        }
-                    }
-                    return Ok(Finished { r0: regs[0], executed });
-                }
+                None => finish!(regs[0]),
                 Some(frame) => {
                     regs[6..10].copy_from_slice(&frame.saved);
                     regs[10] += STACK_FRAME_SIZE;

@@ -48,14 +48,22 @@ pub enum Expected {
 pub fn load_all(dir: &Path) -> Vec<DataTest> {
     let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let mut paths: Vec<_> = entries
-        .map(|entry| entry.unwrap_or_else(|e| panic!("{}: {e}", dir.display())).path())
+        .map(|entry| {
+            entry
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .path()
+        })
         .filter(|path| path.extension().is_some_and(|ext| ext == "data"))
         .collect();
     paths.sort();
     paths
         .iter()
         .filter_map(|path| {
-            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{name}: {e}"));
             parse(&name, &text).unwrap_or_else(|e| panic!("{name}: {e}"))
         })
@@ -95,17 +103,26 @@ pub fn parse(name: &str, text: &str) -> Result<Option<DataTest>, String> {
     for (header, lines) in &sections {
         match header.as_str() {
             "asm" => {
-                let assembled = asm::assemble(&lines.join("\n")).map_err(|e| format!("-- asm: {e}"))?;
+                let assembled =
+                    asm::assemble(&lines.join("\n")).map_err(|e| format!("-- asm: {e}"))?;
                 fill(&mut program, assembled.to_bytes(), TWO_PROGRAMS)?;
             }
             "raw" => fill(&mut program, parse_raw(lines)?, TWO_PROGRAMS)?,
             "mem" => {
-                memory = Some(parse_hex_bytes(&lines.join(" ")).map_err(|e| format!("-- mem: {e}"))?);
+                memory =
+                    Some(parse_hex_bytes(&lines.join(" ")).map_err(|e| format!("-- mem: {e}"))?);
             }
-            "result" => fill(&mut expected, Expected::Result(parse_result(lines)?), TWO_OUTCOMES)?,
+            "result" => fill(
+                &mut expected,
+                Expected::Result(parse_result(lines)?),
+                TWO_OUTCOMES,
+            )?,
             "error" => {
                 let [message] = lines[..] else {
-                    return Err(format!("-- error: expected one line, found {}", lines.len()));
+                    return Err(format!(
+                        "-- error: expected one line, found {}",
+                        lines.len()
+                    ));
                 };
                 let message = message.to_string();
                 let outcome = if prefix {
@@ -143,7 +160,8 @@ fn parse_raw(lines: &[&str]) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     for token in lines.iter().flat_map(|line| line.split_whitespace()) {
         let digits = token.strip_prefix("0x").unwrap_or(token);
-        let word = u64::from_str_radix(digits, 16).map_err(|e| format!("-- raw: `{token}`: {e}"))?;
+        let word =
+            u64::from_str_radix(digits, 16).map_err(|e| format!("-- raw: `{token}`: {e}"))?;
         bytes.extend_from_slice(&word.to_le_bytes());
     }
     Ok(bytes)
@@ -153,12 +171,18 @@ fn parse_raw(lines: &[&str]) -> Result<Vec<u8>, String> {
 /// complement).
 fn parse_result(lines: &[&str]) -> Result<u64, String> {
     let [token] = lines[..] else {
-        return Err(format!("-- result: expected one value, found {} lines", lines.len()));
+        return Err(format!(
+            "-- result: expected one value, found {} lines",
+            lines.len()
+        ));
     };
     let parsed = if let Some(digits) = token.strip_prefix("0x") {
         u64::from_str_radix(digits, 16).map_err(|e| e.to_string())
     } else if token.starts_with('-') {
-        token.parse::<i64>().map(|v| v as u64).map_err(|e| e.to_string())
+        token
+            .parse::<i64>()
+            .map(|v| v as u64)
+            .map_err(|e| e.to_string())
     } else {
         token.parse::<u64>().map_err(|e| e.to_string())
     };
@@ -169,34 +193,72 @@ fn parse_result(lines: &[&str]) -> Result<u64, String> {
 fn parses_every_section_kind() {
     let text = "# error-prefix\n# comment\n-- asm\nmov %r0, 1 # one\nexit\n-- mem\n00 01\nff\n-- c\nint x = 1;\n-- error\npc 0: out-of-bounds\n";
     let test = parse("t.data", text).unwrap().unwrap();
-    assert_eq!(test.program, asm::assemble("mov %r0, 1\nexit").unwrap().to_bytes());
+    assert_eq!(
+        test.program,
+        asm::assemble("mov %r0, 1\nexit").unwrap().to_bytes()
+    );
     assert_eq!(test.memory, Some(vec![0, 1, 0xff]));
-    assert_eq!(test.expected, Expected::ErrorPrefix("pc 0: out-of-bounds".into()));
+    assert_eq!(
+        test.expected,
+        Expected::ErrorPrefix("pc 0: out-of-bounds".into())
+    );
 
-    let raw = parse("r.data", "-- raw\n0x00000000000000b7 95\n-- result\n-1\n").unwrap().unwrap();
-    assert_eq!(raw.program, [0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+    let raw = parse("r.data", "-- raw\n0x00000000000000b7 95\n-- result\n-1\n")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        raw.program,
+        [0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]
+    );
     assert_eq!(raw.memory, None);
     assert_eq!(raw.expected, Expected::Result(u64::MAX));
 
-    let hex = parse("h.data", "-- asm\nexit\n-- result\n0x2a\n").unwrap().unwrap();
+    let hex = parse("h.data", "-- asm\nexit\n-- result\n0x2a\n")
+        .unwrap()
+        .unwrap();
     assert_eq!(hex.expected, Expected::Result(42));
-    let exact = parse("e.data", "-- asm\nexit\n-- error\npc 1: x\n").unwrap().unwrap();
+    let exact = parse("e.data", "-- asm\nexit\n-- error\npc 1: x\n")
+        .unwrap()
+        .unwrap();
     assert_eq!(exact.expected, Expected::Error("pc 1: x".into()));
 }
 
 #[test]
 fn skips_unknown_sections_and_rejects_malformed_files() {
-    assert!(parse("s.data", "-- asm\nexit\n-- elf\n00\n-- result\n0\n").unwrap().is_none());
+    assert!(parse("s.data", "-- asm\nexit\n-- elf\n00\n-- result\n0\n")
+        .unwrap()
+        .is_none());
     for (text, want) in [
-        ("exit\n-- result\n0\n", "line 1: text before the first section"),
+        (
+            "exit\n-- result\n0\n",
+            "line 1: text before the first section",
+        ),
         ("-- asm\nexit\n", "no `-- result` or `-- error` section"),
         ("-- result\n0\n", "no `-- asm` or `-- raw` section"),
-        ("-- asm\nexit\n-- raw\n95\n-- result\n0\n", "both `-- asm` and `-- raw`"),
-        ("-- asm\nexit\n-- result\n0\n-- error\nx\n", "both `-- result` and `-- error`"),
-        ("-- asm\nexit\n-- asm\nexit\n-- result\n0\n", "line 3: second `-- asm` section"),
-        ("-- asm\nexit\n-- result\n0x\n", "-- result: `0x`: cannot parse integer from empty string"),
-        ("-- asm\nexit\n-- mem\n0\n-- result\n0\n", "-- mem: byte 0: `0` is not two hex digits"),
-        ("-- asm\nfrob\n-- result\n0\n", "-- asm: line 1: unknown mnemonic `frob`"),
+        (
+            "-- asm\nexit\n-- raw\n95\n-- result\n0\n",
+            "both `-- asm` and `-- raw`",
+        ),
+        (
+            "-- asm\nexit\n-- result\n0\n-- error\nx\n",
+            "both `-- result` and `-- error`",
+        ),
+        (
+            "-- asm\nexit\n-- asm\nexit\n-- result\n0\n",
+            "line 3: second `-- asm` section",
+        ),
+        (
+            "-- asm\nexit\n-- result\n0x\n",
+            "-- result: `0x`: cannot parse integer from empty string",
+        ),
+        (
+            "-- asm\nexit\n-- mem\n0\n-- result\n0\n",
+            "-- mem: byte 0: `0` is not two hex digits",
+        ),
+        (
+            "-- asm\nfrob\n-- result\n0\n",
+            "-- asm: line 1: unknown mnemonic `frob`",
+        ),
     ] {
         assert_eq!(parse("bad.data", text).unwrap_err(), want, "{text}");
     }

@@ -48,7 +48,10 @@ fn data_files_pass_on_every_engine() {
     assert!(tests.len() >= 100, "only {} .data tests found", tests.len());
     let mut failures = Vec::new();
     for test in &tests {
-        let results: Vec<_> = ENGINES.iter().map(|&engine| (engine, run(engine, test))).collect();
+        let results: Vec<_> = ENGINES
+            .iter()
+            .map(|&engine| (engine, run(engine, test)))
+            .collect();
         for (engine, got) in &results {
             if let Err(why) = check(test, got) {
                 failures.push(format!("{} on {engine:?}: {why}", test.name));
@@ -57,9 +60,18 @@ fn data_files_pass_on_every_engine() {
         // Every engine must leave the same r0, memory and error as the first.
         for (engine, got) in &results[1..] {
             if got != &results[0].1 {
-                failures.push(format!("{}: {engine:?} disagrees with {:?}", test.name, results[0].0));
+                failures.push(format!(
+                    "{}: {engine:?} disagrees with {:?}",
+                    test.name, results[0].0
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} failed:\n{}", failures.len(), tests.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        tests.len(),
+        failures.join("\n")
+    );
 }

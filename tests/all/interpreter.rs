@@ -3,8 +3,8 @@
 
 use bpfbox::isa::{asm, Program};
 use bpfbox::{
-    conformance, Access, Config, HelperError, HelperRegistry, LoadError, RunError, RunOutcome, RunState, Trap,
-    Vm, DEFAULT_BUDGET,
+    conformance, Access, Config, HelperError, HelperRegistry, LoadError, RunError, RunOutcome,
+    RunState, Trap, Vm, DEFAULT_BUDGET,
 };
 
 fn program(text: &str) -> Program {
@@ -45,7 +45,13 @@ fn run_counting(n: u64, budget: Option<u64>) -> Result<RunOutcome, RunError> {
 fn instruction_count_is_charged_per_block() {
     // Blocks: [mov r6; mov r0] (2), [add; jlt] (2) per iteration, [exit] (1).
     let outcome = run_counting(10, None).unwrap();
-    assert_eq!(outcome, RunOutcome { r0: 10, instructions: 2 + 2 * 10 + 1 });
+    assert_eq!(
+        outcome,
+        RunOutcome {
+            r0: 10,
+            instructions: 2 + 2 * 10 + 1
+        }
+    );
 }
 
 #[test]
@@ -56,7 +62,10 @@ fn budget_stops_at_the_block_entry_with_the_count() {
         error,
         RunError {
             pc: 2,
-            trap: Trap::BudgetExhausted { executed: 8, budget: 9 }
+            trap: Trap::BudgetExhausted {
+                executed: 8,
+                budget: 9
+            }
         }
     );
     // Exactly enough budget succeeds.
@@ -122,9 +131,19 @@ fn out_of_bounds_access_reports_pc_address_and_direction() {
     );
     // Above the entry frame's top and below the live stack.
     let vm = load("ldxb %r0, [%r10]\nexit");
-    assert!(matches!(vm.run(&mut []).unwrap_err().trap, Trap::OutOfBounds { len: 1, access: Access::Read, .. }));
+    assert!(matches!(
+        vm.run(&mut []).unwrap_err().trap,
+        Trap::OutOfBounds {
+            len: 1,
+            access: Access::Read,
+            ..
+        }
+    ));
     let vm = load("ldxb %r0, [%r10-513]\nexit");
-    assert!(matches!(vm.run(&mut []).unwrap_err().trap, Trap::OutOfBounds { .. }));
+    assert!(matches!(
+        vm.run(&mut []).unwrap_err().trap,
+        Trap::OutOfBounds { .. }
+    ));
     // A null pointer (no memory) is out of bounds, not a crash.
     let vm = load("ldxw %r0, [%r1]\nexit");
     assert_eq!(vm.run(&mut []).unwrap_err().pc, 0);
@@ -141,7 +160,8 @@ fn stack_is_zeroed_per_run_and_per_frame() {
 
 #[test]
 fn local_calls_get_fresh_frames_and_preserve_r6_to_r9() {
-    let vm = load("
+    let vm = load(
+        "
         mov %r6, 6
         mov %r7, 7
         mov %r8, 8
@@ -173,7 +193,8 @@ fn local_calls_get_fresh_frames_and_preserve_r6_to_r9() {
         sub %r0, %r10
         add %r0, %r3
         exit
-    ");
+    ",
+    );
     assert_eq!(vm.run(&mut []).unwrap(), 512 + 101 + 6 + 7 + 8 + 9);
 }
 
@@ -200,7 +221,12 @@ fn eight_frames_run_and_a_ninth_is_refused() {
     let call_pc = program
         .instructions()
         .iter()
-        .filter(|l| matches!(l.insn, bpfbox::isa::Instruction::Call(bpfbox::isa::CallTarget::Local(_))))
+        .filter(|l| {
+            matches!(
+                l.insn,
+                bpfbox::isa::Instruction::Call(bpfbox::isa::CallTarget::Local(_))
+            )
+        })
         .nth(7)
         .unwrap()
         .pc;
@@ -210,25 +236,45 @@ fn eight_frames_run_and_a_ninth_is_refused() {
 #[test]
 fn a_callee_cannot_reach_a_returned_frame() {
     // f returns its frame pointer; the caller then reads that dead frame.
-    let vm = load("
+    let vm = load(
+        "
         call local f
         ldxdw %r0, [%r0-8]
         exit
     f:
         mov %r0, %r10
         exit
-    ");
-    assert!(matches!(vm.run(&mut []).unwrap_err(), RunError { pc: 1, trap: Trap::OutOfBounds { .. } }));
+    ",
+    );
+    assert!(matches!(
+        vm.run(&mut []).unwrap_err(),
+        RunError {
+            pc: 1,
+            trap: Trap::OutOfBounds { .. }
+        }
+    ));
 }
 
 #[test]
 fn falling_off_the_end_is_a_trap() {
     let vm = load("mov %r0, 1");
-    assert_eq!(vm.run(&mut []).unwrap_err(), RunError { pc: 1, trap: Trap::FellOffEnd });
+    assert_eq!(
+        vm.run(&mut []).unwrap_err(),
+        RunError {
+            pc: 1,
+            trap: Trap::FellOffEnd
+        }
+    );
     // Falling from one function into the next one is refused too.
     let text = "call local f\ncall local g\nexit\nf:\nmov %r0, 1\ng:\nexit";
     assert_eq!(program(text).subprograms(), &[0, 3, 4]);
-    assert_eq!(load(text).run(&mut []).unwrap_err(), RunError { pc: 4, trap: Trap::FellOffEnd });
+    assert_eq!(
+        load(text).run(&mut []).unwrap_err(),
+        RunError {
+            pc: 4,
+            trap: Trap::FellOffEnd
+        }
+    );
 }
 
 #[test]
@@ -272,7 +318,9 @@ fn helpers_get_arguments_memory_and_clobber_r1_to_r5() {
 fn helper_errors_and_faults_carry_the_call_pc() {
     let mut helpers = HelperRegistry::new();
     helpers.register(1, |_, _| Err(HelperError::Failed("no".into())));
-    helpers.register(2, |ctx, args| Ok(ctx.memory().read_bytes(args[0], 8)?.len() as u64));
+    helpers.register(2, |ctx, args| {
+        Ok(ctx.memory().read_bytes(args[0], 8)?.len() as u64)
+    });
     let config = Config {
         helpers,
         ..Config::default()
@@ -330,7 +378,9 @@ fn unwind_helper_ends_the_program_from_a_nested_frame() {
 
 #[test]
 fn load_errors_name_the_instruction() {
-    let error = Vm::new(program("mov %r0, 0\ncall 99\nexit"), Config::default()).err().unwrap();
+    let error = Vm::new(program("mov %r0, 0\ncall 99\nexit"), Config::default())
+        .err()
+        .unwrap();
     assert_eq!(error, LoadError::UnknownHelper { pc: 1, id: 99 });
     assert_eq!(error.to_string(), "instruction 1: unknown helper 99");
     // lddw with a map reference needs the maps runtime.
@@ -361,13 +411,18 @@ fn tracing_reports_each_instruction_and_changed_registers() {
     impl bpfbox::Tracer for Collect {
         const ENABLED: bool = true;
         fn step(&mut self, pc: usize, before: &[u64; 11], after: &[u64; 11]) {
-            let changed = (0..11).filter(|&r| before[r] != after[r]).map(|r| (r, after[r])).collect();
+            let changed = (0..11)
+                .filter(|&r| before[r] != after[r])
+                .map(|r| (r, after[r]))
+                .collect();
             self.0.push((pc, changed));
         }
     }
     let vm = load("mov %r0, 1\nlddw %r3, 0x100000000\njeq %r0, 1, +0\nadd %r0, %r3\nexit");
     let mut tracer = Collect(Vec::new());
-    let outcome = vm.execute_traced(&mut RunState::new(), &mut [], &mut tracer).unwrap();
+    let outcome = vm
+        .execute_traced(&mut RunState::new(), &mut [], &mut tracer)
+        .unwrap();
     assert_eq!(outcome.r0, 0x1_0000_0001);
     assert_eq!(
         tracer.0,

@@ -40,7 +40,11 @@ fn error_text(output: &Output) -> String {
 #[track_caller]
 fn assert_r0(output: &Output, r0: u64) {
     assert_eq!(
-        (output.status.code(), spawn::stdout(output), spawn::stderr(output)),
+        (
+            output.status.code(),
+            spawn::stdout(output),
+            spawn::stderr(output)
+        ),
         (Some(0), format!("{r0:x}\n"), String::new())
     );
 }
@@ -49,7 +53,11 @@ fn assert_r0(output: &Output, r0: u64) {
 #[track_caller]
 fn assert_failure(output: &Output, code: i32, stdout: &str, stderr: &str) {
     assert_eq!(
-        (output.status.code(), spawn::stdout(output), spawn::stderr(output)),
+        (
+            output.status.code(),
+            spawn::stdout(output),
+            spawn::stderr(output)
+        ),
         (Some(code), stdout.to_string(), stderr.to_string())
     );
 }
@@ -62,9 +70,13 @@ fn data_files_pass_through_the_plugin() {
     for test in &tests {
         let output = plugin(test.memory.as_deref(), &[], &test.program);
         let passed = match &test.expected {
-            Expected::Result(r0) => output.status.success() && spawn::stdout(&output) == format!("{r0:x}\n"),
+            Expected::Result(r0) => {
+                output.status.success() && spawn::stdout(&output) == format!("{r0:x}\n")
+            }
             Expected::Error(text) => !output.status.success() && error_text(&output) == *text,
-            Expected::ErrorPrefix(text) => !output.status.success() && error_text(&output).starts_with(text.as_str()),
+            Expected::ErrorPrefix(text) => {
+                !output.status.success() && error_text(&output).starts_with(text.as_str())
+            }
         };
         if !passed {
             failures.push(format!(
@@ -77,7 +89,13 @@ fn data_files_pass_through_the_plugin() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} failed:\n{}", failures.len(), tests.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        tests.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -89,14 +107,20 @@ fn without_memory_r1_and_r2_are_zero() {
 fn memory_is_a_writable_aligned_copy() {
     // r2 is the length; the atomic faults unless r1 is 8-byte aligned.
     let text = "lock add [%r1+0], %r2\nldxdw %r0, [%r1+0]\nexit";
-    assert_r0(&plugin_asm(Some(&[1, 0, 0, 0, 0, 0, 0, 0xff]), text), 0xff00_0000_0000_0009);
+    assert_r0(
+        &plugin_asm(Some(&[1, 0, 0, 0, 0, 0, 0, 0xff]), text),
+        0xff00_0000_0000_0009,
+    );
 }
 
 #[test]
 fn the_conformance_helpers_are_available() {
     assert_r0(&plugin_asm(None, "mov %r1, 7\ncall 5\nexit"), 7);
     // Helper 5 with 0 unwinds: the program ends with r0 = 0 at once.
-    assert_r0(&plugin_asm(None, "mov %r0, 3\nmov %r1, 0\ncall 5\nmov %r0, 1\nexit"), 0);
+    assert_r0(
+        &plugin_asm(None, "mov %r0, 3\nmov %r1, 0\ncall 5\nmov %r0, 1\nexit"),
+        0,
+    );
 }
 
 #[test]
@@ -104,7 +128,10 @@ fn errors_are_one_line_on_stdout_with_status_1() {
     let oob = plugin_asm(Some(&[0; 4]), "ldxw %r0, [%r1+1]\nexit");
     assert_eq!(oob.status.code(), Some(1));
     let text = spawn::stdout(&oob);
-    assert!(text.starts_with("pc 0: out-of-bounds read of 4 bytes at 0x"), "{text:?}");
+    assert!(
+        text.starts_with("pc 0: out-of-bounds read of 4 bytes at 0x"),
+        "{text:?}"
+    );
     assert_eq!(text.lines().count(), 1, "{text:?}");
     assert!(spawn::stderr(&oob).is_empty());
 
@@ -115,7 +142,12 @@ fn errors_are_one_line_on_stdout_with_status_1() {
         "",
     );
     // 0x00 is no opcode; the decoder rejects it before anything runs.
-    assert_failure(&plugin(None, &[], &[0; 8]), 1, "instruction 0: unknown opcode 0x00\n", "");
+    assert_failure(
+        &plugin(None, &[], &[0; 8]),
+        1,
+        "instruction 0: unknown opcode 0x00\n",
+        "",
+    );
 }
 
 #[test]
@@ -132,10 +164,20 @@ fn the_default_budget_stops_an_infinite_loop() {
 fn malformed_programs_on_stdin() {
     let mut command = spawn::command(env!("CARGO_BIN_EXE_bpfbox-plugin"));
     let output = spawn::output(&mut command, b"b7  00  zz  00\n");
-    assert_failure(&output, 1, "program on stdin: byte 2: `zz` is not two hex digits\n", "");
+    assert_failure(
+        &output,
+        1,
+        "program on stdin: byte 2: `zz` is not two hex digits\n",
+        "",
+    );
 
     let output = plugin(None, &[], &[0x95, 0, 0, 0]);
-    assert_failure(&output, 1, "instruction 0: program length 4 is not a multiple of 8 bytes\n", "");
+    assert_failure(
+        &output,
+        1,
+        "instruction 0: program length 4 is not a multiple of 8 bytes\n",
+        "",
+    );
 
     let output = plugin(None, &[], &[]);
     assert_failure(&output, 1, "instruction 0: program is empty\n", "");
@@ -146,16 +188,35 @@ fn bad_invocations_exit_2_with_a_message_on_stderr() {
     let program = asm::assemble("mov %r0, 1\nexit").unwrap().to_bytes();
     for (memory, options, message) in [
         (None, &["--bogus"][..], "unknown option `--bogus`"),
-        (Some(&[1u8][..]), &["--bogus"][..], "unknown option `--bogus`"),
-        (None, &["--jit"][..], "the JIT is not available in this build; run without --jit"),
-        (None, &["--elf"][..], "ELF input is not supported yet; send raw bytecode"),
-        (Some(&[1u8][..]), &["extra"][..], "unexpected argument `extra` after the memory"),
+        (
+            Some(&[1u8][..]),
+            &["--bogus"][..],
+            "unknown option `--bogus`",
+        ),
+        (
+            None,
+            &["--jit"][..],
+            "the JIT is not available in this build; run without --jit",
+        ),
+        (
+            None,
+            &["--elf"][..],
+            "ELF input is not supported yet; send raw bytecode",
+        ),
+        (
+            Some(&[1u8][..]),
+            &["extra"][..],
+            "unexpected argument `extra` after the memory",
+        ),
     ] {
         let output = plugin(memory, options, &program);
         assert_eq!(output.status.code(), Some(2), "{options:?}");
         assert!(spawn::stdout(&output).is_empty(), "{options:?}");
         let stderr = spawn::stderr(&output);
-        assert_eq!(stderr.lines().next(), Some(format!("error: {message}").as_str()));
+        assert_eq!(
+            stderr.lines().next(),
+            Some(format!("error: {message}").as_str())
+        );
         assert!(stderr.contains("usage: bpfbox-plugin"), "{stderr}");
     }
     let mut command = spawn::command(env!("CARGO_BIN_EXE_bpfbox-plugin"));

@@ -5,9 +5,7 @@
 
 use super::spelling::{self, Mnemonic};
 use super::AsmErrorKind;
-use crate::{
-    AtomicOp, CallTarget, Instruction, JmpCond, LddwKind, LegacyMode, Reg, Source, Width,
-};
+use crate::{AtomicOp, CallTarget, Instruction, JmpCond, LddwKind, LegacyMode, Reg, Source, Width};
 
 /// A jump or call target as written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -319,8 +317,8 @@ fn parse_lock(rest: &str) -> Result<Statement> {
         (word, rest) = split_word(rest);
     }
     let (op, size) = spelling::lookup_atomic(word).ok_or_else(|| {
-        let fetch = if fetch_written { "fetch " } else { "" };
-        AsmErrorKind::UnknownMnemonic(format!("lock {fetch}{word}"))
+        let fetch = if fetch_written { " fetch" } else { "" };
+        AsmErrorKind::UnknownMnemonic(format!("lock{fetch} {word}").trim_end().to_string())
     })?;
     let operands = split_operands(rest);
     expect_count(&format!("lock {word}"), &operands, 2)?;
@@ -437,9 +435,14 @@ pub(crate) fn register(text: &str) -> Result<Reg> {
         .unwrap_or(text)
         .strip_prefix('r')
         .ok_or_else(invalid)?;
-    // At most two digits, so that `%r00000000001` is not r1 and parsing
-    // cannot overflow.
-    if digits.is_empty() || digits.len() > 2 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    // Plain decimal without leading zeros, so `%r01` is not r1, and at most
+    // two digits so parsing cannot overflow.
+    let plain = match digits.as_bytes() {
+        [digit] => digit.is_ascii_digit(),
+        [first @ b'1'..=b'9', second] => first.is_ascii_digit() && second.is_ascii_digit(),
+        _ => false,
+    };
+    if !plain {
         return Err(invalid());
     }
     let number: u8 = digits.parse().map_err(|_| invalid())?;
@@ -568,7 +571,10 @@ mod tests {
         assert!(integer("0x").is_err());
         assert!(integer("1f").is_err());
         assert!(integer("--1").is_err());
-        assert_eq!(integer("99999999999999999999999"), Ok(i128::from(u64::MAX) + 1));
+        assert_eq!(
+            integer("99999999999999999999999"),
+            Ok(i128::from(u64::MAX) + 1)
+        );
     }
 
     #[test]

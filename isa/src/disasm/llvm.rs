@@ -141,7 +141,9 @@ fn atomic(size: Size, op: AtomicOp, fetch: bool, dst: Reg, src: Reg, off: i16) -
             let r0 = reg(width, Reg::R0);
             format!("{r0} = {name}{exchange_suffix}({address}, {r0}, {value})")
         }
-        _ if fetch => format!("{value} = atomic_fetch_{name}(({pointer_type})({address}), {value})"),
+        _ if fetch => {
+            format!("{value} = atomic_fetch_{name}(({pointer_type})({address}), {value})")
+        }
         _ => {
             let operator = match op {
                 AtomicOp::Or => "|=",
@@ -207,7 +209,11 @@ pub(super) fn format(insn: &Instruction) -> String {
             src,
             off,
         } => {
-            let width = if signed { Width::W64 } else { value_width(size) };
+            let width = if signed {
+                Width::W64
+            } else {
+                value_width(size)
+            };
             format!(
                 "{} = *({} *)({})",
                 reg(width, dst),

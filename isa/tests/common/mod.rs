@@ -59,14 +59,15 @@ fn alu() -> impl Strategy<Value = Instruction> {
         AluOp::Mov,
         AluOp::Arsh,
     ]);
-    let with_any_source = (width(), plain, writable_reg(), source()).prop_map(
-        |(width, op, dst, src)| Instruction::Alu {
-            width,
-            op,
-            dst,
-            src,
-        },
-    );
+    let with_any_source =
+        (width(), plain, writable_reg(), source()).prop_map(|(width, op, dst, src)| {
+            Instruction::Alu {
+                width,
+                op,
+                dst,
+                src,
+            }
+        });
     // Sign-extending moves take a register; the 32-bit source only exists
     // in the 64-bit class.
     let sign_extending = (
@@ -126,14 +127,13 @@ fn memory() -> impl Strategy<Value = Instruction> {
         src,
         off,
     });
-    let store = (size(), reg(), off(), source()).prop_map(|(size, dst, off, src)| {
-        Instruction::Store {
+    let store =
+        (size(), reg(), off(), source()).prop_map(|(size, dst, off, src)| Instruction::Store {
             size,
             dst,
             off,
             src,
-        }
-    });
+        });
     let atomic = (
         prop::sample::select(vec![Size::W, Size::DW]),
         prop::sample::select(AtomicOp::ALL.to_vec()),
@@ -146,7 +146,11 @@ fn memory() -> impl Strategy<Value = Instruction> {
             // Exchanges always fetch; a fetching atomic writes its source,
             // so that cannot be r10.
             let fetch = fetch || matches!(op, AtomicOp::Xchg | AtomicOp::CmpXchg);
-            let src = if fetch && src == Reg::R10 { Reg::R9 } else { src };
+            let src = if fetch && src == Reg::R10 {
+                Reg::R9
+            } else {
+                src
+            };
             Instruction::Atomic {
                 size,
                 op,
@@ -187,19 +191,20 @@ pub fn straight_line() -> impl Strategy<Value = Instruction> {
         writable_reg(),
     )
         .prop_map(|(kind, bits, dst)| Instruction::Swap { kind, bits, dst });
-    let lddw = (lddw_kind(), writable_reg(), imm(), imm()).prop_map(|(kind, dst, imm, next_imm)| {
-        let kind = if kind == LddwKind::CodeAddr {
-            LddwKind::Imm
-        } else {
-            kind
-        };
-        Instruction::LoadImm64 {
-            kind,
-            dst,
-            imm,
-            next_imm,
-        }
-    });
+    let lddw =
+        (lddw_kind(), writable_reg(), imm(), imm()).prop_map(|(kind, dst, imm, next_imm)| {
+            let kind = if kind == LddwKind::CodeAddr {
+                LddwKind::Imm
+            } else {
+                kind
+            };
+            Instruction::LoadImm64 {
+                kind,
+                dst,
+                imm,
+                next_imm,
+            }
+        });
     let call = prop_oneof![
         imm().prop_map(|n| Instruction::Call(CallTarget::Helper(n))),
         imm().prop_map(|n| Instruction::Call(CallTarget::Kfunc(n))),
@@ -223,15 +228,16 @@ pub fn instruction() -> impl Strategy<Value = Instruction> {
         }),
         imm().prop_map(|offset| Instruction::Ja { offset, long: true }),
     ];
-    let jump = (width(), cond(), reg(), source(), off()).prop_map(
-        |(width, cond, dst, src, off)| Instruction::Jump {
-            width,
-            cond,
-            dst,
-            src,
-            off,
-        },
-    );
+    let jump =
+        (width(), cond(), reg(), source(), off()).prop_map(|(width, cond, dst, src, off)| {
+            Instruction::Jump {
+                width,
+                cond,
+                dst,
+                src,
+                off,
+            }
+        });
     let targeted = prop_oneof![
         imm().prop_map(|n| Instruction::Call(CallTarget::Local(n))),
         (writable_reg(), imm(), imm()).prop_map(|(dst, imm, next_imm)| {
@@ -332,9 +338,10 @@ fn lay_out(subprograms: Vec<Vec<Piece>>) -> Vec<Instruction> {
                         other => other,
                     }
                 }
-                Piece::Call(to) => Instruction::Call(CallTarget::Local(
-                    relative(here, starts[to % starts.len()]) as i32,
-                )),
+                Piece::Call(to) => Instruction::Call(CallTarget::Local(relative(
+                    here,
+                    starts[to % starts.len()],
+                ) as i32)),
                 Piece::CodeAddr(dst, next_imm, to) => Instruction::LoadImm64 {
                     kind: LddwKind::CodeAddr,
                     dst,
