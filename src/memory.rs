@@ -46,8 +46,13 @@ impl Region {
     /// Whether `[addr, addr + len)` lies inside this region.
     #[inline(always)]
     fn contains(&self, addr: u64, len: u64) -> bool {
+        // `offset <= self.len && self.len - offset >= len`, in the form that
+        // compiles to a subtract-and-branch on the carry and one compare.
         let offset = addr.wrapping_sub(self.start);
-        offset <= self.len && self.len - offset >= len
+        match self.len.checked_sub(offset) {
+            Some(room) => room >= len,
+            None => false,
+        }
     }
 }
 
@@ -172,7 +177,8 @@ impl<'a> MemoryMap<'a> {
         if self.stack.contains(addr, len) {
             return Ok(addr as *mut u8);
         }
-        for region in &self.regions[..self.region_count] {
+        // `take` rather than slicing: no bounds check on `region_count`.
+        for region in self.regions.iter().take(self.region_count) {
             if region.contains(addr, len) && (access == Access::Read || region.writable) {
                 return Ok(addr as *mut u8);
             }

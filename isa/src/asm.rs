@@ -27,6 +27,9 @@
 //!
 //! Immediates are decimal or `0x` hex, optionally negative, and must fit 32
 //! bits read as signed or as unsigned (`0xffffffff` is -1); `lddw` takes 64.
+//! The operand of a 32-bit ALU or jump instruction may be any 64-bit value:
+//! the operation sees only its low 32 bits, so that is what is encoded (as
+//! the conformance suite's assembler does).
 //! A numeric jump offset carries an explicit sign (`+0`); any other target
 //! is a label. As in the suite's own assembler, the label `exit` names the
 //! first `exit` instruction unless the text defines it.

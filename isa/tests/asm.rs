@@ -2,7 +2,7 @@
 //! encodes to, the forms the official bpf_conformance files use, and the
 //! printed text of every instruction kind.
 
-use bpfbox_isa::asm::assemble;
+use bpfbox_isa::asm::{assemble, assemble_instructions};
 use bpfbox_isa::disasm::{disassemble, format_instruction, Syntax};
 use bpfbox_isa::{CallTarget, Instruction, Program};
 
@@ -224,4 +224,15 @@ fn llvm_text_of_a_few_kinds() {
         format_instruction(&insn, 3, Syntax::Conformance),
         "jgt %r1, %r2, +2"
     );
+}
+
+#[test]
+fn thirty_two_bit_operands_keep_their_low_half() {
+    let insns =
+        assemble_instructions("mov32 %r1, 0x876543210\njne32 %r1, 0x100000001, +0").unwrap();
+    assert_eq!(insns[0].encode().0.imm, 0x7654_3210);
+    assert_eq!(insns[1].encode().0.imm, 1);
+    // A 64-bit operation would sign-extend the field: the value must fit.
+    assert!(assemble_instructions("mov %r1, 0x876543210").is_err());
+    assert!(assemble_instructions("mov32 %r1, 0x10000000000000000").is_err());
 }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 /// One predecoded operation (16 bytes).
 ///
-/// Field use depends on the code: `dst`/`src` are register numbers; `off` is
+/// Field use depends on the code: `dst`/`src` are registers; `off` is
 /// the memory offset of loads and stores, the target op index of jumps and
 /// local calls, or the helper number of helper calls; `imm` is the
 /// sign-extended immediate, the `lddw` value, the block length of `Charge`,
@@ -32,10 +32,61 @@ use std::sync::Arc;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Op {
     pub code: Code,
-    pub dst: u8,
-    pub src: u8,
+    pub dst: R,
+    pub src: R,
     pub off: i32,
     pub imm: u64,
+}
+
+/// A register number as a type with exactly 16 values, so the optimiser
+/// knows every `R as usize` is below 16: indexing the loop's 16-entry
+/// register array needs neither a bounds check nor a mask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum R {
+    R0,
+    R1,
+    R2,
+    R3,
+    R4,
+    R5,
+    R6,
+    R7,
+    R8,
+    R9,
+    R10,
+    R11,
+    R12,
+    R13,
+    R14,
+    R15,
+}
+
+impl R {
+    const ALL: [R; 16] = [
+        R::R0,
+        R::R1,
+        R::R2,
+        R::R3,
+        R::R4,
+        R::R5,
+        R::R6,
+        R::R7,
+        R::R8,
+        R::R9,
+        R::R10,
+        R::R11,
+        R::R12,
+        R::R13,
+        R::R14,
+        R::R15,
+    ];
+
+    /// The register numbered `n`; only the low 4 bits count (the decoder
+    /// already rejected numbers above 10).
+    fn new(n: u8) -> R {
+        R::ALL[usize::from(n & 15)]
+    }
 }
 
 macro_rules! codes {
@@ -80,6 +131,7 @@ codes! {
 
 /// A program ready for the dispatch loop.
 pub(crate) struct Compiled {
+    /// The ops; the length is a power of two (padded with `FellOff`).
     pub ops: Box<[Op]>,
     /// pc (slot index) of each op, for errors and tracing.
     pub pcs: Box<[u32]>,
@@ -164,8 +216,8 @@ fn atomic_code(size: Size, op: AtomicOp, fetch: bool) -> Code {
 fn op(code: Code, dst: u8, src: u8, off: i32, imm: u64) -> Op {
     Op {
         code,
-        dst,
-        src,
+        dst: R::new(dst),
+        src: R::new(src),
         off,
         imm,
     }
@@ -412,8 +464,17 @@ pub(crate) fn compile(program: &Program, registry: &HelperRegistry) -> Result<Co
         ops.push(lowered);
         pcs.push(pc as u32);
     }
-    ops.push(op(Code::FellOff, 0, 0, 0, 0));
-    pcs.push(program.len_slots() as u32);
+    // The final FellOff, repeated up to a power-of-two length so the loop can
+    // index with `ip & (len - 1)` instead of a bounds check. Control never
+    // passes the first one: every function ends with a FellOff and every
+    // jump and call target is an instruction of the program.
+    loop {
+        ops.push(op(Code::FellOff, 0, 0, 0, 0));
+        pcs.push(program.len_slots() as u32);
+        if ops.len().is_power_of_two() {
+            break;
+        }
+    }
     Ok(Compiled {
         ops: ops.into_boxed_slice(),
         pcs: pcs.into_boxed_slice(),

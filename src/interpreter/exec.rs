@@ -1,8 +1,10 @@
 //! The dispatch loop: one `match` over predecoded ops, nothing else.
 //!
-//! Registers live in a 16-entry array indexed by a masked register number, so
-//! no index needs a bounds check (the decoder already rejected numbers above
-//! 10). A fault is a plain [`Trap`] value inside the loop; it becomes a
+//! Registers live in a 16-entry array indexed by a register type with 16
+//! values ([`super::compile::R`]), so no index needs a bounds check or a mask
+//! (the decoder already rejected numbers above 10). Ops are fetched with
+//! `ip & mask` from an op array whose length is a power of two, which needs
+//! no bounds check either. A fault is a plain [`Trap`] value inside the loop; it becomes a
 //! [`RunError`] with the pc only on the way out.
 
 use super::compile::{Code, Compiled};
@@ -105,19 +107,25 @@ pub(crate) fn run<T: Tracer>(
         budget,
     } = m;
     let ops = &compiled.ops[..];
+    // `ops.len()` is a power of two (compile pads it), so `ip & mask` is
+    // always in bounds and equals `ip` for every ip the program can reach.
+    debug_assert!(ops.len().is_power_of_two());
+    let mask = ops.len() - 1;
     let mut regs = [0u64; 16];
     regs[1] = r1;
     regs[2] = r2;
     regs[10] = memory.stack_top();
     frames.clear();
-    let mut executed: u64 = 0;
+    // Budget left; the instructions charged so far are `budget - remaining`
+    // (nothing is charged beyond the budget, so this never wraps).
+    let mut remaining: u64 = budget;
     let mut ip: usize = 0;
     let mut before = [0u64; 11];
     let mut traced_pc: Option<usize> = None;
 
     macro_rules! r {
         ($i:expr) => {
-            regs[usize::from($i & 15)]
+            regs[$i as usize]
         };
     }
     // Faults at the op just dispatched (ip was already advanced past it).
@@ -137,7 +145,10 @@ pub(crate) fn run<T: Tracer>(
                     tracer.step(pc, &before, &snapshot(&regs));
                 }
             }
-            return Ok(Finished { r0: $r0, executed });
+            return Ok(Finished {
+                r0: $r0,
+                executed: budget - remaining,
+            });
         }};
     }
     macro_rules! check {
@@ -177,20 +188,57 @@ pub(crate) fn run<T: Tracer>(
             r!($op.dst) = u64::from($e);
         }};
     }
+    // Charges a block of `$len` instructions at its entry; a fault reports
+    // the pc of the op just dispatched (the block's `Charge` op, or the
+    // leader a jump charged for, see `goto_block!`).
+    macro_rules! charge {
+        ($len:expr) => {{
+            // `executed + len > budget`, without keeping `executed` live.
+            let len: u64 = $len;
+            if len > remaining {
+                fault!(Trap::BudgetExhausted {
+                    executed: budget - remaining,
+                    budget
+                });
+            }
+            if interrupt.load(Ordering::Relaxed) {
+                interrupt.store(false, Ordering::Relaxed);
+                fault!(Trap::Interrupted {
+                    executed: budget - remaining
+                });
+            }
+            remaining -= len;
+        }};
+    }
+    // Continues at op `$next`. That is a block's `Charge` op whenever control
+    // moves by a jump, call or return (their targets and fall-throughs are
+    // block leaders); the charge then runs here instead of in a dispatch of
+    // its own, with the same checks, the same order and the same fault pc
+    // (`ip` is moved past the `Charge` op first). When tracing, the `Charge`
+    // op is dispatched as usual, so the tracer sees the jump before a fault.
+    macro_rules! goto_block {
+        ($next:expr) => {{
+            let next: usize = $next;
+            ip = next;
+            if !T::ENABLED {
+                let leader = ops[next & mask];
+                if leader.code == Code::Charge {
+                    ip = next + 1;
+                    charge!(leader.imm);
+                }
+            }
+        }};
+    }
     macro_rules! jump {
         ($op:expr, |$a:ident, $b:ident| $cond:expr, $ty:ty, imm) => {{
             let $a = r!($op.dst) as $ty;
             let $b = $op.imm as $ty;
-            if $cond {
-                ip = $op.off as usize;
-            }
+            goto_block!(if $cond { $op.off as usize } else { ip });
         }};
         ($op:expr, |$a:ident, $b:ident| $cond:expr, $ty:ty, reg) => {{
             let $a = r!($op.dst) as $ty;
             let $b = r!($op.src) as $ty;
-            if $cond {
-                ip = $op.off as usize;
-            }
+            goto_block!(if $cond { $op.off as usize } else { ip });
         }};
     }
     macro_rules! atomic {
@@ -204,7 +252,8 @@ pub(crate) fn run<T: Tracer>(
     }
 
     loop {
-        let op = ops[ip];
+        debug_assert!(ip < ops.len());
+        let op = ops[ip & mask];
         ip += 1;
         if T::ENABLED {
             if let Some(pc) = traced_pc.take() {
@@ -339,7 +388,7 @@ pub(crate) fn run<T: Tracer>(
                 regs[0] = check!(memory.atomic_cmpxchg(addr, 8, regs[0], r!(op.src)));
             }
 
-            Code::Ja => ip = op.off as usize,
+            Code::Ja => goto_block!(op.off as usize),
             Code::Jeq64I => jump!(op, |a, b| a == b, u64, imm),
             Code::Jeq64R => jump!(op, |a, b| a == b, u64, reg),
             Code::Jgt64I => jump!(op, |a, b| a > b, u64, imm),
@@ -417,7 +466,7 @@ pub(crate) fn run<T: Tracer>(
                 });
                 regs[10] -= STACK_FRAME_SIZE;
                 memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
-                ip = op.off as usize;
+                goto_block!(op.off as usize);
             }
             Code::Exit => match frames.pop() {
                 None => finish!(regs[0]),
@@ -425,20 +474,10 @@ pub(crate) fn run<T: Tracer>(
                     regs[6..10].copy_from_slice(&frame.saved);
                     regs[10] += STACK_FRAME_SIZE;
                     memory.set_stack_floor(regs[10] - STACK_FRAME_SIZE);
-                    ip = frame.return_ip;
+                    goto_block!(frame.return_ip);
                 }
             },
-            Code::Charge => {
-                let next = executed + op.imm;
-                if next > budget {
-                    fault!(Trap::BudgetExhausted { executed, budget });
-                }
-                if interrupt.load(Ordering::Relaxed) {
-                    interrupt.store(false, Ordering::Relaxed);
-                    fault!(Trap::Interrupted { executed });
-                }
-                executed = next;
-            }
+            Code::Charge => charge!(op.imm),
             Code::FellOff => fault!(Trap::FellOffEnd),
         }
     }

@@ -183,7 +183,7 @@ fn parse_operands(word: &str, mnemonic: Mnemonic, operands: &[&str]) -> Result<S
                 crate::AluOp::MovSx8 | crate::AluOp::MovSx16 | crate::AluOp::MovSx32 => {
                     Source::Reg(register(operands[1])?)
                 }
-                _ => source(operands[1])?,
+                _ => source(operands[1], width)?,
             };
             Instruction::Alu {
                 width,
@@ -262,7 +262,7 @@ fn parse_operands(word: &str, mnemonic: Mnemonic, operands: &[&str]) -> Result<S
                 width,
                 cond,
                 dst: register(operands[0])?,
-                src: source(operands[1])?,
+                src: source(operands[1], width)?,
             };
             return Ok(Statement::Branch(branch, target(operands[2])?));
         }
@@ -449,12 +449,20 @@ pub(crate) fn register(text: &str) -> Result<Reg> {
     Reg::new(number).ok_or_else(invalid)
 }
 
-/// A register or a 32-bit immediate.
-fn source(text: &str) -> Result<Source> {
+/// A register or an immediate operand of an instruction of `width`.
+///
+/// A 32-bit instruction only ever sees the low 32 bits of its operand, so
+/// any 64-bit value is accepted there and reduced modulo 2^32: exactly the
+/// operand the operation would see, and what the conformance suite's own
+/// assembler does (its `lock_cmpxchg32` test relies on it). A 64-bit
+/// instruction sign-extends its 32-bit field, so its immediate must fit.
+fn source(text: &str, width: Width) -> Result<Source> {
     if looks_like_register(text) {
-        Ok(Source::Reg(register(text)?))
-    } else {
-        Ok(Source::Imm(imm32(text)?))
+        return Ok(Source::Reg(register(text)?));
+    }
+    match width {
+        Width::W64 => Ok(Source::Imm(imm32(text)?)),
+        Width::W32 => Ok(Source::Imm(imm64(text)? as u32 as i32)),
     }
 }
 
