@@ -11,7 +11,9 @@
 # is the cost of the loop alone, per executed (budget-charged) eBPF
 # instruction.
 #
-# Usage: benches/callgrind.sh [W1 W2 ...]      (default: W1 W2)
+# W0 (return a constant) is measured per call instead: 1,001 calls against 1.
+#
+# Usage: benches/callgrind.sh [W0 W1 W2]      (default: W1 W2 W0)
 # Env:   CARGO_TARGET_DIR (default /tmp/target-bench),
 #        KEEP=dir to keep the callgrind.out files there (for callgrind_annotate).
 set -euo pipefail
@@ -35,21 +37,30 @@ run() {
     line=$(BPFBOX_CALLGRIND=$1 BPFBOX_ITERS=$2 valgrind --tool=callgrind \
         --callgrind-out-file="$file" "$bin" 2>/dev/null)
     local insns=${line##*instructions=}
+    insns=${insns%% *}
+    local calls=${line##*calls=}
     local ir
     ir=$(sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$file" | head -n1)
-    echo "$ir $insns"
+    echo "$ir $insns $calls"
 }
 
 workloads=("$@")
-[[ ${#workloads[@]} -eq 0 ]] && workloads=(W1 W2)
+[[ ${#workloads[@]} -eq 0 ]] && workloads=(W1 W2 W0)
 for w in "${workloads[@]}"; do
     case $w in
+        W0) full=1001 ;;    # calls
         W1) full=65536 ;;   # iterations
         W2) full=8192 ;;    # u64 words (64 KiB)
-        *) echo "unknown workload $w (W1 or W2)" >&2; exit 1 ;;
+        *) echo "unknown workload $w (W0, W1 or W2)" >&2; exit 1 ;;
     esac
-    read -r ir_full n_full < <(run "$w" "$full")
-    read -r ir_one n_one < <(run "$w" 1)
+    read -r ir_full n_full c_full < <(run "$w" "$full")
+    read -r ir_one n_one c_one < <(run "$w" 1)
+    if [[ $w == W0 ]]; then
+        echo "W0: full run $ir_full Ir for $c_full calls; 1-call run $ir_one Ir" >&2
+        awk -v a="$ir_full" -v b="$ir_one" -v x="$c_full" -v y="$c_one" \
+            'BEGIN { printf "W0: %.1f host instructions per call (Vm::execute of mov r0, 0; exit)\n", (a - b) / (x - y) }'
+        continue
+    fi
     echo "$w: full run $ir_full Ir for $n_full eBPF insns; 1-iteration run $ir_one Ir for $n_one" >&2
     awk -v w="$w" -v a="$ir_full" -v b="$ir_one" -v x="$n_full" -v y="$n_one" \
         'BEGIN { printf "%s: %.2f host instructions per eBPF instruction\n", w, (a - b) / (x - y) }'

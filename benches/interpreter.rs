@@ -13,16 +13,20 @@
 //! The native functions are `#[inline(never)]`, take their inputs through
 //! `black_box`, and W2 passes every loaded word through `black_box`, so the
 //! loops stay scalar. Checked with
-//! `objdump -d --no-show-raw-insn <bench binary>` on the `native_w1` /
-//! `native_w2` symbols: no `xmm`/`ymm` instructions and no calls besides
-//! the panic path of the slice index (see `benches/callgrind.sh` for how to
-//! find the binary).
+//! `objdump -d --no-show-raw-insn -C <bench binary>` on the
+//! `interpreter::native_w1` / `interpreter::native_w2` symbols (the binary
+//! is the `Executable` line of `cargo bench --bench interpreter --no-run`):
+//! no `xmm`/`ymm` instructions and no calls at all; `native_w2` is one
+//! 8-byte load, black-box spill/reload and add per word, and `native_w1` is
+//! the same scalar add/imul/shr/xor/shl/add/xor chain as the eBPF program,
+//! unrolled twice.
 //!
 //! Callgrind mode: with `BPFBOX_CALLGRIND=W1` (or `W2`, `W0`) the binary runs
 //! that workload once on bpfbox, prints `r0=… instructions=…` and exits
 //! without starting criterion. `BPFBOX_ITERS=n` sets W1's iteration count
-//! (default 65,536) or W2's word count (default 8,192), so a script can take
-//! the difference of two runs and get the cost of the loop alone.
+//! (default 65,536), W2's word count (default 8,192) or W0's number of calls
+//! (default 1), so a script can take the difference of two runs and get the
+//! cost of the loop (or of one call) alone.
 
 use bpfbox::isa::{AluOp, Instruction, JmpCond, Program, Reg, Size, Source, Width};
 use bpfbox::{Config, RunState, Vm};
@@ -188,7 +192,7 @@ struct Workload {
     group: &'static str,
     program: Program,
     memory: Vec<u8>,
-    native: Box<dyn Fn(&[u8]) -> u64>,
+    native: fn(&[u8]) -> u64,
 }
 
 fn workloads() -> Vec<Workload> {
@@ -197,19 +201,19 @@ fn workloads() -> Vec<Workload> {
             group: "W0_return_const",
             program: w0_program(),
             memory: Vec::new(),
-            native: Box::new(|_| black_box(W0_RESULT)),
+            native: |_| black_box(W0_RESULT),
         },
         Workload {
             group: "W1_alu_loop",
             program: w1_program(W1_ITERS),
             memory: Vec::new(),
-            native: Box::new(|_| native_w1(u64::from(W1_ITERS))),
+            native: |_| native_w1(u64::from(W1_ITERS)),
         },
         Workload {
             group: "W2_sum_u64",
             program: w2_program((W2_BYTES / 8) as u32),
             memory: w2_input(),
-            native: Box::new(native_w2),
+            native: native_w2,
         },
     ]
 }
@@ -272,10 +276,18 @@ fn callgrind_mode(which: &str) {
         ),
         other => panic!("BPFBOX_CALLGRIND: unknown workload {other}"),
     };
+    // W0 measures the call itself: `BPFBOX_ITERS` calls (default 1).
+    let calls = if which == "W0" { iters.unwrap_or(1) } else { 1 };
     let vm = Vm::new(program, Config::default()).unwrap();
     let mut state = RunState::new();
-    let outcome = vm.execute(&mut state, black_box(&mut memory)).unwrap();
-    println!("r0={:#x} instructions={}", outcome.r0, outcome.instructions);
+    let mut instructions = 0;
+    let mut r0 = 0;
+    for _ in 0..calls {
+        let outcome = vm.execute(&mut state, black_box(&mut memory)).unwrap();
+        instructions += outcome.instructions;
+        r0 = outcome.r0;
+    }
+    println!("r0={r0:#x} instructions={instructions} calls={calls}");
 }
 
 fn main() {

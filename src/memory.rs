@@ -46,13 +46,11 @@ impl Region {
     /// Whether `[addr, addr + len)` lies inside this region.
     #[inline(always)]
     fn contains(&self, addr: u64, len: u64) -> bool {
-        // `offset <= self.len && self.len - offset >= len`, in the form that
-        // compiles to a subtract-and-branch on the carry and one compare.
+        // `offset + len <= self.len` without wrapping: the same as
+        // `offset <= self.len && self.len - offset >= len`, in one add, one
+        // compare and two branches.
         let offset = addr.wrapping_sub(self.start);
-        match self.len.checked_sub(offset) {
-            Some(room) => room >= len,
-            None => false,
-        }
+        offset.checked_add(len).is_some_and(|end| end <= self.len)
     }
 }
 
@@ -177,8 +175,30 @@ impl<'a> MemoryMap<'a> {
         if self.stack.contains(addr, len) {
             return Ok(addr as *mut u8);
         }
-        // `take` rather than slicing: no bounds check on `region_count`.
-        for region in self.regions.iter().take(self.region_count) {
+        for region in &self.regions[..self.region_count] {
+            if region.contains(addr, len) && (access == Access::Read || region.writable) {
+                return Ok(addr as *mut u8);
+            }
+        }
+        Err(Trap::OutOfBounds { addr, len, access })
+    }
+
+    /// [`MemoryMap::check`] for a load or store of `len` bytes (a constant
+    /// wherever the interpreter calls this): the same result for 1, 2, 4 and
+    /// 8 bytes, without reading `region_count`. Any other length is checked
+    /// as at least 8 bytes, which is what `load` and `store` access for it.
+    #[inline(always)]
+    fn check_sized(&self, addr: u64, len: u64, access: Access) -> Result<*mut u8, Trap> {
+        if !matches!(len, 1 | 2 | 4 | 8) {
+            return self.check(addr, len.max(8), access);
+        }
+        // The stack first (writable), then the regions in order, as `check`
+        // does; all slots, since an unused slot (start 0, length 0) contains
+        // no access of 1 byte or more.
+        if self.stack.contains(addr, len) {
+            return Ok(addr as *mut u8);
+        }
+        for region in &self.regions {
             if region.contains(addr, len) && (access == Access::Read || region.writable) {
                 return Ok(addr as *mut u8);
             }
@@ -191,15 +211,18 @@ impl<'a> MemoryMap<'a> {
         self.check(addr, len, access).is_ok()
     }
 
-    /// Reads `len` bytes (1, 2, 4 or 8) at `addr`, zero-extended.
+    /// Reads `len` bytes (1, 2, 4 or 8) at `addr`, zero-extended. Any other
+    /// `len` reads (and is checked as) 8 bytes.
     ///
     /// # Errors
     /// [`Trap::OutOfBounds`] when the range is outside every region.
     #[inline(always)]
     pub fn load(&self, addr: u64, len: u64) -> Result<u64, Trap> {
-        let ptr = self.check(addr, len, Access::Read)?;
-        // SAFETY: `check` proved [addr, addr+len) lies in a region backed by a
-        // borrow that lives as long as `self`; reads are unaligned-safe.
+        let ptr = self.check_sized(addr, len, Access::Read)?;
+        // SAFETY: `check_sized` proved that the bytes read below, [addr,
+        // addr+len) for 1, 2 and 4 and [addr, addr+8) otherwise, lie in a
+        // region backed by a borrow that lives as long as `self`; reads are
+        // unaligned-safe.
         unsafe {
             Ok(match len {
                 1 => u64::from(ptr.read()),
@@ -210,15 +233,18 @@ impl<'a> MemoryMap<'a> {
         }
     }
 
-    /// Writes the low `len` bytes (1, 2, 4 or 8) of `value` at `addr`.
+    /// Writes the low `len` bytes (1, 2, 4 or 8) of `value` at `addr`. Any
+    /// other `len` writes (and is checked as) 8 bytes.
     ///
     /// # Errors
     /// [`Trap::OutOfBounds`] when the range is outside every writable region.
     #[inline(always)]
     pub fn store(&mut self, addr: u64, len: u64, value: u64) -> Result<(), Trap> {
-        let ptr = self.check(addr, len, Access::Write)?;
-        // SAFETY: `check` proved the range lies in a writable region borrowed
-        // mutably for the life of `self`; writes are unaligned-safe.
+        let ptr = self.check_sized(addr, len, Access::Write)?;
+        // SAFETY: `check_sized` proved that the bytes written below, [addr,
+        // addr+len) for 1, 2 and 4 and [addr, addr+8) otherwise, lie in a
+        // writable region borrowed mutably for the life of `self`; writes are
+        // unaligned-safe.
         unsafe {
             match len {
                 1 => ptr.write(value as u8),
@@ -356,6 +382,77 @@ mod tests {
         assert!(!r.contains(108, 1));
         assert!(!r.contains(u64::MAX, 2));
         assert!(r.contains(108, 0));
+    }
+
+    #[test]
+    fn region_check_matches_its_definition() {
+        // `contains` against the two-compare definition, at the edges of
+        // short regions and of the address space.
+        let starts = [0, 1, 100, u64::MAX - 9, u64::MAX];
+        let offsets = [
+            0,
+            1,
+            2,
+            3,
+            4,
+            7,
+            8,
+            9,
+            10,
+            u64::MAX - 8,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for start in starts {
+            for len in 0..=10 {
+                let r = Region {
+                    start,
+                    len,
+                    writable: true,
+                };
+                for offset in offsets {
+                    for size in [0, 1, 2, 3, 4, 8, 9, u64::MAX] {
+                        let expected = offset <= len && len - offset >= size;
+                        let addr = start.wrapping_add(offset);
+                        assert_eq!(r.contains(addr, size), expected, "{r:?} {addr} {size}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sized_checks_agree_with_the_general_check() {
+        let mut stack = [0u8; 32];
+        let mut input = [0u8; 3];
+        let data = [0u8; 9];
+        let mut map = MemoryMap::new(&mut stack, 16);
+        map.add_writable(&mut input);
+        map.add_readonly(&data);
+        let bases = [
+            map.stack_top() - 16,
+            map.regions()[0].start,
+            map.regions()[1].start,
+        ];
+        for base in bases {
+            for delta in -10i64..20 {
+                let addr = base.wrapping_add(delta as u64);
+                for len in [1, 2, 4, 8] {
+                    for access in [Access::Read, Access::Write] {
+                        assert_eq!(
+                            map.check_sized(addr, len, access),
+                            map.check(addr, len, access),
+                            "{addr:#x} {len} {access:?}"
+                        );
+                    }
+                }
+                // Other lengths are checked as the 8 bytes they access.
+                assert_eq!(
+                    map.check_sized(addr, 3, Access::Read),
+                    map.check(addr, 8, Access::Read)
+                );
+            }
+        }
     }
 
     #[test]
