@@ -33,7 +33,7 @@ pub enum LoadError {
 #[non_exhaustive]
 pub enum Trap {
     /// A load, store or atomic touched memory outside every region of the run.
-    #[error("out-of-bounds {access} of {len} bytes at {addr:#x}")]
+    #[error("out-of-bounds {len}-byte {access} at {addr:#x}")]
     OutOfBounds {
         /// The address.
         addr: u64,
@@ -43,7 +43,7 @@ pub enum Trap {
         access: Access,
     },
     /// An atomic instruction on an address not aligned to its size.
-    #[error("misaligned atomic access of {len} bytes at {addr:#x}")]
+    #[error("misaligned {len}-byte atomic access at {addr:#x}")]
     MisalignedAtomic {
         /// The address.
         addr: u64,

@@ -12,7 +12,7 @@
 //! - the program cannot be read, decoded, loaded or fails at run time: the
 //!   error's text alone (no `error:` prefix) on stdout, one line; exit 1.
 //!   A `-- error` section holds exactly that text, for example
-//!   `pc 3: out-of-bounds read of 4 bytes at 0x…` or
+//!   `pc 3: out-of-bounds 4-byte read at 0x…` or
 //!   `instruction 0: unknown opcode 0x00`;
 //! - a bad invocation (malformed MEMORY, an unknown or unsupported option):
 //!   `error: …` on stderr; exit 2.

@@ -216,11 +216,7 @@ fn run_time_failures_exit_1() {
     let dir = TempDir::new("exit-1");
     let oob = dir.file("oob.s", "ldxw %r0, [%r1+1]\nexit");
     let output = bpfbox(&["run", path(&oob), "--mem", "00 00 00 00"]);
-    assert_error(
-        &output,
-        1,
-        "error: pc 0: out-of-bounds read of 4 bytes at 0x",
-    );
+    assert_error(&output, 1, "error: pc 0: out-of-bounds 4-byte read at 0x");
 
     let spin = dir.file("spin.s", "mov %r0, 0\nja -1\nexit");
     let output = bpfbox(&["run", path(&spin), "--budget", "5"]);

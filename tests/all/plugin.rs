@@ -129,7 +129,7 @@ fn errors_are_one_line_on_stdout_with_status_1() {
     assert_eq!(oob.status.code(), Some(1));
     let text = spawn::stdout(&oob);
     assert!(
-        text.starts_with("pc 0: out-of-bounds read of 4 bytes at 0x"),
+        text.starts_with("pc 0: out-of-bounds 4-byte read at 0x"),
         "{text:?}"
     );
     assert_eq!(text.lines().count(), 1, "{text:?}");
