@@ -1,0 +1,13 @@
+//! # bpfbox-abi
+//!
+//! The contract between an eBPF program and its runtime, with Linux's
+//! numbering: map types and definitions ([`maps`]), errno values
+//! ([`errno`]), helper numbers and prototypes, and program types with their
+//! context layouts and return codes. The verifier checks programs against
+//! it, the JIT and the runtime implement it.
+#![deny(missing_docs)]
+
+pub mod errno;
+pub mod maps;
+
+pub use maps::{MapDef, MapDefError, MapField, MapType};
