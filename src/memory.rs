@@ -19,17 +19,79 @@
 //!   the entry frame, so a callee may use a pointer into its caller's frame but
 //!   not into the frame of a function that already returned.
 //!
+//! - Shared regions: map memory (values, ring buffers) that other runs and
+//!   host threads may touch at the same time.
+//!
 //! # Soundness
-//! Every region is backed by a Rust borrow that outlives the [`MemoryMap`]
-//! (the `'a` lifetime), so a checked address always points into live memory
-//! that nothing else accesses during the run. All accesses go through raw
-//! pointers with unaligned reads and writes; atomics require natural alignment
-//! (as the kernel does) and use the `core::sync::atomic` types, so they are
-//! real atomic operations when a region is shared.
+//! Every private region (stack, input, context, packet) is backed by a Rust
+//! borrow that outlives the [`MemoryMap`] (the `'a` lifetime), so a checked
+//! address always points into live memory that nothing else accesses during
+//! the run; accesses to it are plain unaligned reads and writes through raw
+//! pointers. Shared regions are kept alive by the map handles the run holds,
+//! and every access to them is atomic (relaxed loads and stores of the access
+//! size when aligned, byte by byte otherwise), so programs racing on a map
+//! value race exactly as in the kernel without a data race in Rust's sense.
+//! (Rust's model leaves racing atomics of *different sizes* unspecified; on
+//! the hardware bpfbox targets they behave as the kernel's plain accesses.)
+//! Atomic instructions require natural alignment (as the kernel does) and use
+//! the `core::sync::atomic` types, so they lose no update across threads.
 
 use crate::error::{Access, Trap};
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
+
+/// Loads `len` (1, 2, 4 or 8) bytes from shared memory, little-endian:
+/// one atomic access when aligned, byte by byte otherwise.
+///
+/// # Safety
+/// `[ptr, ptr + len)` must lie in a live shared region.
+#[inline(never)]
+unsafe fn shared_load(ptr: *mut u8, len: u64) -> u64 {
+    let relaxed = Ordering::Relaxed;
+    if (ptr as u64) % len == 0 {
+        // SAFETY: aligned to its size and in a live region (caller).
+        unsafe {
+            match len {
+                1 => u64::from(AtomicU8::from_ptr(ptr).load(relaxed)),
+                2 => u64::from(u16::from_le(AtomicU16::from_ptr(ptr.cast()).load(relaxed))),
+                4 => u64::from(u32::from_le(AtomicU32::from_ptr(ptr.cast()).load(relaxed))),
+                _ => u64::from_le(AtomicU64::from_ptr(ptr.cast()).load(relaxed)),
+            }
+        }
+    } else {
+        (0..len as usize).rev().fold(0, |acc, i| {
+            // SAFETY: each byte is in the live region (caller).
+            let byte = unsafe { AtomicU8::from_ptr(ptr.add(i)) }.load(relaxed);
+            (acc << 8) | u64::from(byte)
+        })
+    }
+}
+
+/// Stores the low `len` (1, 2, 4 or 8) bytes of `value` to shared memory,
+/// little-endian: one atomic access when aligned, byte by byte otherwise.
+///
+/// # Safety
+/// `[ptr, ptr + len)` must lie in a live writable shared region.
+#[inline(never)]
+unsafe fn shared_store(ptr: *mut u8, len: u64, value: u64) {
+    let relaxed = Ordering::Relaxed;
+    if (ptr as u64) % len == 0 {
+        // SAFETY: aligned to its size and in a live region (caller).
+        unsafe {
+            match len {
+                1 => AtomicU8::from_ptr(ptr).store(value as u8, relaxed),
+                2 => AtomicU16::from_ptr(ptr.cast()).store((value as u16).to_le(), relaxed),
+                4 => AtomicU32::from_ptr(ptr.cast()).store((value as u32).to_le(), relaxed),
+                _ => AtomicU64::from_ptr(ptr.cast()).store(value.to_le(), relaxed),
+            }
+        }
+    } else {
+        for i in 0..len as usize {
+            // SAFETY: each byte is in the live region (caller).
+            unsafe { AtomicU8::from_ptr(ptr.add(i)) }.store((value >> (8 * i)) as u8, relaxed);
+        }
+    }
+}
 
 /// A range of host memory a run may access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +102,9 @@ pub struct Region {
     pub len: u64,
     /// Whether stores and atomics are allowed.
     pub writable: bool,
+    /// Whether other threads may access this memory during the run (map
+    /// values, ring buffers). Every access to a shared region is atomic.
+    pub shared: bool,
 }
 
 impl Region {
@@ -57,14 +122,25 @@ impl Region {
 /// Most regions besides the stack a run can have.
 pub const MAX_REGIONS: usize = 4;
 
-/// The memory a run may touch: the live stack frames and up to
-/// [`MAX_REGIONS`] other regions, each borrowed for `'a`.
+/// The memory a run may touch: the live stack frames, up to
+/// [`MAX_REGIONS`] private regions, each borrowed for `'a`, and any number of
+/// shared regions (map memory) that live at least as long.
 pub struct MemoryMap<'a> {
     stack: Region,
     stack_top: u64,
     regions: [Region; MAX_REGIONS],
     region_count: usize,
+    shared: &'a [Region],
     _borrows: PhantomData<&'a mut [u8]>,
+}
+
+/// Where a checked access lands.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    /// Memory only this run touches: plain accesses.
+    Private(*mut u8),
+    /// Memory other threads may touch: atomic accesses.
+    Shared(*mut u8),
 }
 
 /// Read-modify-write operations of atomic instructions.
@@ -94,14 +170,17 @@ impl<'a> MemoryMap<'a> {
                 start: floor,
                 len: top - floor,
                 writable: true,
+                shared: false,
             },
             stack_top: top,
             regions: [Region {
                 start: 0,
                 len: 0,
                 writable: false,
+                shared: false,
             }; MAX_REGIONS],
             region_count: 0,
+            shared: &[],
             _borrows: PhantomData,
         }
     }
@@ -143,6 +222,7 @@ impl<'a> MemoryMap<'a> {
             start: memory.as_mut_ptr() as u64,
             len: memory.len() as u64,
             writable: true,
+            shared: false,
         });
     }
 
@@ -155,7 +235,21 @@ impl<'a> MemoryMap<'a> {
             start: memory.as_ptr() as u64,
             len: memory.len() as u64,
             writable: false,
+            shared: false,
         });
+    }
+
+    /// Adds shared regions: memory that other threads may access during the
+    /// run (map values, ring buffers). Every access to them is atomic.
+    ///
+    /// # Safety
+    /// Every region must be memory that stays allocated for `'a` and is only
+    /// ever accessed atomically (or through this map's atomic accesses) by
+    /// anyone else, such as a map's value arena kept alive by the map
+    /// handles the caller holds for `'a`.
+    pub(crate) unsafe fn add_shared(&mut self, regions: &'a [Region]) {
+        debug_assert!(regions.iter().all(|r| r.shared));
+        self.shared = regions;
     }
 
     fn push(&mut self, region: Region) {
@@ -164,23 +258,28 @@ impl<'a> MemoryMap<'a> {
         self.region_count += 1;
     }
 
-    /// The regions other than the stack.
+    /// The private regions other than the stack.
     pub fn regions(&self) -> &[Region] {
         &self.regions[..self.region_count]
     }
 
-    /// Checks `[addr, addr + len)` and returns it as a pointer.
+    /// The shared regions.
+    pub fn shared_regions(&self) -> &[Region] {
+        self.shared
+    }
+
+    /// Checks `[addr, addr + len)` and says where it lands.
     #[inline(always)]
-    fn check(&self, addr: u64, len: u64, access: Access) -> Result<*mut u8, Trap> {
+    fn check(&self, addr: u64, len: u64, access: Access) -> Result<Target, Trap> {
         if self.stack.contains(addr, len) {
-            return Ok(addr as *mut u8);
+            return Ok(Target::Private(addr as *mut u8));
         }
         for region in &self.regions[..self.region_count] {
             if region.contains(addr, len) && (access == Access::Read || region.writable) {
-                return Ok(addr as *mut u8);
+                return Ok(Target::Private(addr as *mut u8));
             }
         }
-        Err(Trap::OutOfBounds { addr, len, access })
+        self.check_shared(addr, len, access)
     }
 
     /// [`MemoryMap::check`] for a load or store of `len` bytes (a constant
@@ -188,7 +287,7 @@ impl<'a> MemoryMap<'a> {
     /// 8 bytes, without reading `region_count`. Any other length is checked
     /// as at least 8 bytes, which is what `load` and `store` access for it.
     #[inline(always)]
-    fn check_sized(&self, addr: u64, len: u64, access: Access) -> Result<*mut u8, Trap> {
+    fn check_sized(&self, addr: u64, len: u64, access: Access) -> Result<Target, Trap> {
         if !matches!(len, 1 | 2 | 4 | 8) {
             return self.check(addr, len.max(8), access);
         }
@@ -196,11 +295,23 @@ impl<'a> MemoryMap<'a> {
         // does; all slots, since an unused slot (start 0, length 0) contains
         // no access of 1 byte or more.
         if self.stack.contains(addr, len) {
-            return Ok(addr as *mut u8);
+            return Ok(Target::Private(addr as *mut u8));
         }
         for region in &self.regions {
             if region.contains(addr, len) && (access == Access::Read || region.writable) {
-                return Ok(addr as *mut u8);
+                return Ok(Target::Private(addr as *mut u8));
+            }
+        }
+        self.check_shared(addr, len, access)
+    }
+
+    /// The shared regions, after the private ones missed: out of line, so the
+    /// common path stays short.
+    #[inline(never)]
+    fn check_shared(&self, addr: u64, len: u64, access: Access) -> Result<Target, Trap> {
+        for region in self.shared {
+            if region.contains(addr, len) && (access == Access::Read || region.writable) {
+                return Ok(Target::Shared(addr as *mut u8));
             }
         }
         Err(Trap::OutOfBounds { addr, len, access })
@@ -218,7 +329,11 @@ impl<'a> MemoryMap<'a> {
     /// [`Trap::OutOfBounds`] when the range is outside every region.
     #[inline(always)]
     pub fn load(&self, addr: u64, len: u64) -> Result<u64, Trap> {
-        let ptr = self.check_sized(addr, len, Access::Read)?;
+        let ptr = match self.check_sized(addr, len, Access::Read)? {
+            Target::Private(ptr) => ptr,
+            // SAFETY: `check_sized` proved the range lies in a shared region.
+            Target::Shared(ptr) => return Ok(unsafe { shared_load(ptr, len.min(8)) }),
+        };
         // SAFETY: `check_sized` proved that the bytes read below, [addr,
         // addr+len) for 1, 2 and 4 and [addr, addr+8) otherwise, lie in a
         // region backed by a borrow that lives as long as `self`; reads are
@@ -240,7 +355,15 @@ impl<'a> MemoryMap<'a> {
     /// [`Trap::OutOfBounds`] when the range is outside every writable region.
     #[inline(always)]
     pub fn store(&mut self, addr: u64, len: u64, value: u64) -> Result<(), Trap> {
-        let ptr = self.check_sized(addr, len, Access::Write)?;
+        let ptr = match self.check_sized(addr, len, Access::Write)? {
+            Target::Private(ptr) => ptr,
+            Target::Shared(ptr) => {
+                // SAFETY: `check_sized` proved the range lies in a writable
+                // shared region.
+                unsafe { shared_store(ptr, len.min(8), value) };
+                return Ok(());
+            }
+        };
         // SAFETY: `check_sized` proved that the bytes written below, [addr,
         // addr+len) for 1, 2 and 4 and [addr, addr+8) otherwise, lie in a
         // writable region borrowed mutably for the life of `self`; writes are
@@ -257,7 +380,7 @@ impl<'a> MemoryMap<'a> {
     }
 
     fn check_atomic(&self, addr: u64, len: u64) -> Result<*mut u8, Trap> {
-        let ptr = self.check(addr, len, Access::Write)?;
+        let (Target::Private(ptr) | Target::Shared(ptr)) = self.check(addr, len, Access::Write)?;
         if addr % len != 0 {
             return Err(Trap::MisalignedAtomic { addr, len });
         }
@@ -341,10 +464,18 @@ impl<'a> MemoryMap<'a> {
         if len == 0 {
             return Ok(Vec::new());
         }
-        let ptr = self.check(addr, len, Access::Read)?;
-        // SAFETY: the whole range is inside one live region (check), and
-        // `len` is bounded by that region's length, so the allocation is too.
-        Ok(unsafe { std::slice::from_raw_parts(ptr, len as usize) }.to_vec())
+        match self.check(addr, len, Access::Read)? {
+            // SAFETY: the whole range is inside one live private region
+            // (check), and `len` is bounded by that region's length, so the
+            // allocation is too.
+            Target::Private(ptr) => {
+                Ok(unsafe { std::slice::from_raw_parts(ptr, len as usize) }.to_vec())
+            }
+            Target::Shared(ptr) => Ok((0..len as usize)
+                // SAFETY: every byte is inside one live shared region (check).
+                .map(|i| unsafe { AtomicU8::from_ptr(ptr.add(i)) }.load(Ordering::Relaxed))
+                .collect()),
+        }
     }
 
     /// Copies `bytes` into the run's memory at `addr` (for helpers).
@@ -355,11 +486,21 @@ impl<'a> MemoryMap<'a> {
         if bytes.is_empty() {
             return Ok(());
         }
-        let ptr = self.check(addr, bytes.len() as u64, Access::Write)?;
-        // SAFETY: the range is inside one live writable region (check) and
-        // cannot overlap `bytes`, which the caller holds a shared borrow of
-        // while the region is borrowed mutably by this map.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len()) };
+        match self.check(addr, bytes.len() as u64, Access::Write)? {
+            // SAFETY: the range is inside one live private writable region
+            // (check), which this map borrows mutably, so it cannot overlap
+            // `bytes`, which the caller holds a shared borrow of.
+            Target::Private(ptr) => unsafe {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len())
+            },
+            Target::Shared(ptr) => {
+                for (i, &byte) in bytes.iter().enumerate() {
+                    // SAFETY: every byte is inside one live writable shared
+                    // region (check).
+                    unsafe { AtomicU8::from_ptr(ptr.add(i)) }.store(byte, Ordering::Relaxed);
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -369,11 +510,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shared_regions_are_checked_and_accessed_atomically() {
+        let words: Box<[AtomicU64]> = (0..2).map(|_| AtomicU64::new(0)).collect();
+        let start = words.as_ptr() as u64;
+        let shared = [Region {
+            start,
+            len: 16,
+            writable: true,
+            shared: true,
+        }];
+        let mut stack = [0u8; 8];
+        let mut map = MemoryMap::new(&mut stack, 8);
+        // SAFETY: `words` outlives `map` and is only accessed atomically.
+        unsafe { map.add_shared(&shared) };
+        map.store(start + 8, 8, 0x1122_3344_5566_7788).unwrap();
+        map.store(start + 3, 2, 0xaabb).unwrap(); // unaligned: byte by byte
+        assert_eq!(words[1].load(Ordering::Relaxed), 0x1122_3344_5566_7788);
+        assert_eq!(words[0].load(Ordering::Relaxed), 0xaabb_0000_00);
+        assert_eq!(map.load(start + 3, 2), Ok(0xaabb));
+        assert_eq!(map.load(start + 9, 4), Ok(0x4455_6677));
+        assert_eq!(
+            map.atomic_rmw(start + 8, 8, AtomicRmw::Add, 1),
+            Ok(0x1122_3344_5566_7788)
+        );
+        assert_eq!(map.read_bytes(start + 8, 2), Ok(vec![0x89, 0x77]));
+        map.write_bytes(start, &[1, 2]).unwrap();
+        assert_eq!(map.load(start, 4), Ok(0xbb00_0201));
+        assert_eq!(
+            map.load(start + 12, 8),
+            Err(Trap::OutOfBounds {
+                addr: start + 12,
+                len: 8,
+                access: Access::Read
+            })
+        );
+    }
+
+    #[test]
     fn region_bounds_are_exact() {
         let r = Region {
             start: 100,
             len: 8,
             writable: true,
+            shared: false,
         };
         assert!(r.contains(100, 8));
         assert!(r.contains(107, 1));
@@ -409,6 +588,7 @@ mod tests {
                     start,
                     len,
                     writable: true,
+                    shared: false,
                 };
                 for offset in offsets {
                     for size in [0, 1, 2, 3, 4, 8, 9, u64::MAX] {
