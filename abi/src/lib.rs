@@ -8,6 +8,10 @@
 #![deny(missing_docs)]
 
 pub mod errno;
+pub mod helpers;
 pub mod maps;
+pub mod program_types;
 
+pub use helpers::{ArgKind, HelperId, HelperProto, RetKind};
 pub use maps::{MapDef, MapDefError, MapField, MapType};
+pub use program_types::ProgramType;
