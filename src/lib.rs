@@ -40,6 +40,7 @@ pub mod conformance;
 mod error;
 pub mod helpers;
 mod interpreter;
+pub mod maps;
 pub mod memory;
 mod vm;
 
@@ -47,6 +48,7 @@ pub use aligned::{AlignedMemory, MEMORY_ALIGN};
 pub use error::{Access, LoadError, RunError, Trap};
 pub use helpers::{HelperContext, HelperError, HelperRegistry};
 pub use interpreter::Tracer;
+pub use maps::{Map, MapError, MapOptions};
 pub use vm::{Config, InterruptHandle, RunOutcome, RunState, Vm};
 
 /// Bytes of stack per call frame.
