@@ -18,6 +18,27 @@ pub enum LoadError {
         /// What it needs.
         what: &'static str,
     },
+    /// A `lddw` names a map the VM was not given ([`crate::Config::maps`]).
+    #[error("instruction {pc}: no map at index {index}")]
+    UnknownMap {
+        /// Slot index of the `lddw`.
+        pc: usize,
+        /// The map index or fd in the instruction.
+        index: i32,
+    },
+    /// A `lddw` asks for the address of a map value the map cannot give
+    /// directly (only single-element arrays, as global data uses, can).
+    #[error("instruction {pc}: no direct value at offset {offset} of map {index}: {reason}")]
+    BadMapValue {
+        /// Slot index of the `lddw`.
+        pc: usize,
+        /// The map index.
+        index: i32,
+        /// The offset into the value.
+        offset: u32,
+        /// Why not.
+        reason: String,
+    },
     /// A `call` names a helper that the helper table does not have.
     #[error("instruction {pc}: unknown helper {id}")]
     UnknownHelper {

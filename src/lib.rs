@@ -33,6 +33,7 @@
 //!   with an [`InterruptHandle`].
 #![deny(missing_docs)]
 
+pub use bpfbox_abi as abi;
 pub use bpfbox_isa as isa;
 
 mod aligned;
@@ -46,7 +47,7 @@ mod vm;
 
 pub use aligned::{AlignedMemory, MEMORY_ALIGN};
 pub use error::{Access, LoadError, RunError, Trap};
-pub use helpers::{HelperContext, HelperError, HelperRegistry};
+pub use helpers::{HelperContext, HelperError, HelperRegistry, Host, SystemHost};
 pub use interpreter::Tracer;
 pub use maps::{Map, MapError, MapOptions};
 pub use vm::{Config, InterruptHandle, RunOutcome, RunState, Vm};

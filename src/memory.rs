@@ -526,7 +526,7 @@ mod tests {
         map.store(start + 8, 8, 0x1122_3344_5566_7788).unwrap();
         map.store(start + 3, 2, 0xaabb).unwrap(); // unaligned: byte by byte
         assert_eq!(words[1].load(Ordering::Relaxed), 0x1122_3344_5566_7788);
-        assert_eq!(words[0].load(Ordering::Relaxed), 0xaabb_0000_00);
+        assert_eq!(words[0].load(Ordering::Relaxed), 0x00aa_bb00_0000);
         assert_eq!(map.load(start + 3, 2), Ok(0xaabb));
         assert_eq!(map.load(start + 9, 4), Ok(0x4455_6677));
         assert_eq!(

@@ -2,33 +2,55 @@
 //! state a caller keeps to run it again without allocating.
 
 use crate::error::{LoadError, RunError};
-use crate::helpers::HelperRegistry;
+use crate::helpers::{HelperEnv, HelperRegistry, Host, SystemHost};
 use crate::interpreter::compile::{compile, Compiled};
 use crate::interpreter::exec::{self, Frame, Machine, NoTrace};
 use crate::interpreter::Tracer;
+use crate::maps::Map;
 use crate::memory::MemoryMap;
+use crate::memory::Region;
 use crate::{DEFAULT_BUDGET, MAX_CALL_FRAMES, STACK_FRAME_SIZE};
 use bpfbox_isa::Program;
 use std::any::Any;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 /// How a [`Vm`] runs its program.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// Helpers by number. Static calls to numbers missing here fail to load.
+    /// Default: [`HelperRegistry::linux`].
     pub helpers: HelperRegistry,
     /// Most instructions a run may execute; `None` switches the budget off.
     /// Charged per basic block at its entry. Default [`DEFAULT_BUDGET`].
     pub budget: Option<u64>,
+    /// The maps the program refers to: `lddw` with a map fd or index `n`
+    /// (sources 1, 2, 5 and 6) names `maps[n]`. Maps are shared: the host
+    /// keeps its own clones to read and write them.
+    pub maps: Vec<Map>,
+    /// Clocks and task identity for helpers. Default [`SystemHost`].
+    pub host: Arc<dyn Host>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            helpers: HelperRegistry::new(),
+            helpers: HelperRegistry::linux(),
             budget: Some(DEFAULT_BUDGET),
+            maps: Vec::new(),
+            host: Arc::new(SystemHost),
         }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("helpers", &self.helpers)
+            .field("budget", &self.budget)
+            .field("maps", &self.maps.iter().map(Map::name).collect::<Vec<_>>())
+            .finish_non_exhaustive()
     }
 }
 
@@ -39,6 +61,10 @@ pub struct Vm {
     compiled: Compiled,
     helpers: HelperRegistry,
     budget: u64,
+    maps: Vec<Map>,
+    /// The memory of `maps`, which runs may access.
+    map_regions: Box<[Region]>,
+    host: Arc<dyn Host>,
 }
 
 /// The result of a successful run.
@@ -54,12 +80,28 @@ pub struct RunOutcome {
 #[repr(C, align(16))]
 struct Stack([u8; STACK_FRAME_SIZE as usize * MAX_CALL_FRAMES]);
 
-/// Scratch for runs: the stack of every frame, the call frames, and the
-/// interrupt flag. Reuse one per thread to run without allocating.
+/// Scratch for runs: the stack of every frame, the call frames, the
+/// interrupt flag, the run's CPU slot, random state and trace output. Reuse
+/// one per thread to run without allocating.
 pub struct RunState {
     stack: Box<Stack>,
     frames: Vec<Frame>,
     interrupt: Arc<AtomicBool>,
+    cpu: u32,
+    rng: u64,
+    trace: Vec<String>,
+}
+
+/// The seed of every new [`RunState`]'s random sequence.
+const DEFAULT_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The CPU slot of the next [`RunState`]: states are spread over the
+/// machine's parallelism, round robin.
+fn next_cpu() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = u32::try_from(cpus).unwrap_or(u32::MAX);
+    NEXT.fetch_add(1, Ordering::Relaxed) % cpus
 }
 
 impl Default for RunState {
@@ -75,7 +117,34 @@ impl RunState {
             stack: Box::new(Stack([0; STACK_FRAME_SIZE as usize * MAX_CALL_FRAMES])),
             frames: Vec::with_capacity(MAX_CALL_FRAMES),
             interrupt: Arc::new(AtomicBool::new(false)),
+            cpu: next_cpu(),
+            rng: DEFAULT_SEED,
+            trace: Vec::new(),
         }
+    }
+
+    /// Binds runs with this state to CPU slot `cpu` (per-CPU map slot, the
+    /// value of `get_smp_processor_id`); taken modulo each map's slot count.
+    pub fn set_cpu(&mut self, cpu: u32) -> &mut Self {
+        self.cpu = cpu;
+        self
+    }
+
+    /// The CPU slot runs with this state use.
+    pub fn cpu(&self) -> u32 {
+        self.cpu
+    }
+
+    /// Restarts the pseudo-random sequence of `get_prandom_u32` from `seed`
+    /// (0 is replaced by a fixed non-zero seed).
+    pub fn set_seed(&mut self, seed: u64) -> &mut Self {
+        self.rng = if seed == 0 { DEFAULT_SEED } else { seed };
+        self
+    }
+
+    /// The lines `trace_printk` wrote during the last run.
+    pub fn trace_lines(&self) -> &[String] {
+        &self.trace
     }
 
     /// A handle that cancels the current or next run using this state, from
@@ -106,18 +175,27 @@ impl Vm {
     /// the configuration; [`LoadError::Unsupported`] for instructions that need
     /// runtime parts this build lacks (maps, packet loads, kernel functions).
     pub fn new(program: Program, config: Config) -> Result<Vm, LoadError> {
-        let compiled = compile(&program, &config.helpers)?;
+        let compiled = compile(&program, &config.helpers, &config.maps)?;
+        let map_regions = config.maps.iter().flat_map(Map::regions).collect();
         Ok(Vm {
             program,
             compiled,
             helpers: config.helpers,
             budget: config.budget.unwrap_or(u64::MAX),
+            maps: config.maps,
+            map_regions,
+            host: config.host,
         })
     }
 
     /// The program this VM runs.
     pub fn program(&self) -> &Program {
         &self.program
+    }
+
+    /// The maps the program refers to, as given in [`Config::maps`].
+    pub fn maps(&self) -> &[Map] {
+        &self.maps
     }
 
     /// Runs once over `memory` (r1 = its address, r2 = its length; both 0
@@ -176,17 +254,33 @@ impl Vm {
         } else {
             (memory.as_mut_ptr() as u64, memory.len() as u64)
         };
+        // Deleted map elements are reclaimed only after every run that could
+        // hold their address has ended: runs of programs with maps pin.
+        let _epoch = (!self.maps.is_empty()).then(crossbeam_epoch::pin);
+        state.trace.clear();
+        let mut env = HelperEnv {
+            data,
+            maps: &self.maps,
+            host: &*self.host,
+            cpu: state.cpu,
+            rng: &mut state.rng,
+            trace: &mut state.trace,
+        };
         let mut map = MemoryMap::new(&mut state.stack.0, STACK_FRAME_SIZE);
         map.enter_frame(map.stack_top() - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
         if !memory.is_empty() {
             map.add_writable(memory);
         }
+        // SAFETY: `map_regions` are the value arenas of `self.maps`, which this
+        // VM owns and which outlive the run (it borrows `self`); arenas are
+        // never freed while their map lives and are accessed only atomically.
+        unsafe { map.add_shared(&self.map_regions) };
         let machine = Machine {
             memory: &mut map,
             frames: &mut state.frames,
             interrupt: &state.interrupt,
             registry: &self.helpers,
-            data,
+            env: &mut env,
             budget: self.budget,
         };
         let finished = exec::run(&self.compiled, machine, r1, r2, tracer)?;

@@ -186,6 +186,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             let config = Config {
                 helpers: conformance::helpers(),
                 budget: (!no_budget).then_some(budget),
+                ..Config::default()
             };
             let vm = Vm::new(program, config).map_err(|e| Failure::load(&input.file, e))?;
             let mut memory = AlignedMemory::copy_from(&memory);

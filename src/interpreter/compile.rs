@@ -14,7 +14,8 @@
 //! - static helper calls are resolved to the helper's slot in a table.
 
 use crate::error::LoadError;
-use crate::helpers::{HelperFn, HelperRegistry};
+use crate::helpers::{map_handle, HelperFn, HelperRegistry};
+use crate::maps::Map;
 use bpfbox_isa::{
     semantics::sext_imm, AluOp, AtomicOp, CallTarget, Instruction, JmpCond, LddwKind, Program,
     Size, Source, SwapKind, Width,
@@ -248,8 +249,21 @@ fn block_leaders(program: &Program) -> BTreeSet<usize> {
     leaders
 }
 
+/// The map a `lddw` names: both "by fd" and "by index" index the VM's map
+/// table ([`crate::Config::maps`]).
+fn map_at(maps: &[Map], pc: usize, index: i32) -> Result<&Map, LoadError> {
+    usize::try_from(index)
+        .ok()
+        .and_then(|i| maps.get(i))
+        .ok_or(LoadError::UnknownMap { pc, index })
+}
+
 /// Lowers `program` to ops, resolving static helper calls in `registry`.
-pub(crate) fn compile(program: &Program, registry: &HelperRegistry) -> Result<Compiled, LoadError> {
+pub(crate) fn compile(
+    program: &Program,
+    registry: &HelperRegistry,
+    maps: &[Map],
+) -> Result<Compiled, LoadError> {
     let insns = program.instructions();
     let leaders = block_leaders(program);
     let subprogram_starts: BTreeSet<usize> =
@@ -342,10 +356,21 @@ pub(crate) fn compile(program: &Program, registry: &HelperRegistry) -> Result<Co
                     op(Code::LoadImm64, dst.index(), 0, 0, value)
                 }
                 LddwKind::MapFd | LddwKind::MapIdx => {
-                    return Err(unsupported("a map reference (lddw src 1/5)"))
+                    let map = map_at(maps, pc, imm)?;
+                    op(Code::LoadImm64, dst.index(), 0, 0, map_handle(map))
                 }
                 LddwKind::MapValue | LddwKind::MapIdxValue => {
-                    return Err(unsupported("a map value address (lddw src 2/6)"))
+                    let map = map_at(maps, pc, imm)?;
+                    let offset = next_imm as u32;
+                    let address = map.direct_value_address(offset).map_err(|error| {
+                        LoadError::BadMapValue {
+                            pc,
+                            index: imm,
+                            offset,
+                            reason: error.to_string(),
+                        }
+                    })?;
+                    op(Code::LoadImm64, dst.index(), 0, 0, address)
                 }
                 LddwKind::VarAddr => {
                     return Err(unsupported("a BTF variable address (lddw src 3)"))

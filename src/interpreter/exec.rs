@@ -9,11 +9,10 @@
 
 use super::compile::{Code, Compiled};
 use crate::error::{RunError, Trap};
-use crate::helpers::{HelperContext, HelperError, HelperFn, HelperRegistry};
+use crate::helpers::{HelperContext, HelperEnv, HelperError, HelperFn, HelperRegistry};
 use crate::memory::{AtomicRmw, MemoryMap};
 use crate::{MAX_CALL_FRAMES, STACK_FRAME_SIZE};
 use bpfbox_isa::semantics as sem;
-use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A caller's state saved across a local call.
@@ -46,7 +45,7 @@ pub(crate) struct Machine<'r, 'm> {
     pub frames: &'r mut Vec<Frame>,
     pub interrupt: &'r AtomicBool,
     pub registry: &'r HelperRegistry,
-    pub data: &'r mut dyn Any,
+    pub env: &'r mut HelperEnv<'m>,
     pub budget: u64,
 }
 
@@ -65,14 +64,14 @@ fn snapshot(regs: &[u64; 16]) -> [u64; 11] {
 /// Calls a helper and applies its result: `Ok(None)` to continue, `Ok(Some(r0))`
 /// when the helper ends the program.
 #[inline(never)]
-fn call_helper(
+fn call_helper<'m>(
     helper: &HelperFn,
     id: u32,
     regs: &mut [u64; 16],
-    memory: &mut MemoryMap<'_>,
-    data: &mut dyn Any,
+    memory: &mut MemoryMap<'m>,
+    env: &mut HelperEnv<'m>,
 ) -> Result<Option<u64>, Trap> {
-    let mut ctx = HelperContext { memory, data };
+    let mut ctx = HelperContext { memory, env };
     let args = [regs[1], regs[2], regs[3], regs[4], regs[5]];
     match helper(&mut ctx, args) {
         Ok(value) => {
@@ -103,7 +102,7 @@ pub(crate) fn run<T: Tracer>(
         frames,
         interrupt,
         registry,
-        data,
+        env,
         budget,
     } = m;
     let ops = &compiled.ops[..];
@@ -441,7 +440,7 @@ pub(crate) fn run<T: Tracer>(
                     op.off as u32,
                     &mut regs,
                     memory,
-                    data
+                    env
                 )) {
                     finish!(r0);
                 }
@@ -451,7 +450,7 @@ pub(crate) fn run<T: Tracer>(
                 let Some(helper) = u32::try_from(id).ok().and_then(|n| registry.get(n)) else {
                     fault!(Trap::UnknownHelper(id));
                 };
-                if let Some(r0) = check!(call_helper(&**helper, id as u32, &mut regs, memory, data))
+                if let Some(r0) = check!(call_helper(&**helper, id as u32, &mut regs, memory, env))
                 {
                     finish!(r0);
                 }

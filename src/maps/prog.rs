@@ -5,9 +5,6 @@ use super::{check_update_flags, Map, MapError, Storage};
 use bpfbox_abi::errno;
 use bpfbox_abi::maps::{flags as def_flags, MapType};
 
-// The helpers that call these are being written alongside; until they land,
-// only the tests use them.
-#[allow(dead_code)]
 impl Map {
     fn prog_writable(&self) -> Result<(), i32> {
         if self.inner.def.flags & def_flags::RDONLY_PROG != 0 {

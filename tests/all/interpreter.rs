@@ -7,6 +7,10 @@ use bpfbox::{
     RunState, Trap, Vm, DEFAULT_BUDGET,
 };
 
+fn program_text(text: &str) -> Program {
+    program(text)
+}
+
 fn program(text: &str) -> Program {
     asm::assemble(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
@@ -383,12 +387,18 @@ fn load_errors_name_the_instruction() {
         .unwrap();
     assert_eq!(error, LoadError::UnknownHelper { pc: 1, id: 99 });
     assert_eq!(error.to_string(), "instruction 1: unknown helper 99");
-    // lddw with a map reference needs the maps runtime.
+    // lddw naming a map the VM was not given.
     let mut bytes = program("lddw %r1, 0\nmov %r0, 0\nexit").to_bytes();
     bytes[1] |= 1 << 4; // src = 1: map by fd
+    bytes[4] = 3; // fd 3
     let program = Program::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        Vm::new(program, Config::default()).err(),
+        Some(LoadError::UnknownMap { pc: 0, index: 3 })
+    );
+    // Legacy packet loads need a packet program type.
     assert!(matches!(
-        Vm::new(program, Config::default()),
+        Vm::new(program_text("ldabsw 0\nexit"), Config::default()),
         Err(LoadError::Unsupported { pc: 0, .. })
     ));
 }

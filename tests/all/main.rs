@@ -4,5 +4,6 @@ mod cli;
 mod data_file;
 mod engines;
 mod interpreter;
+mod maps;
 mod plugin;
 mod spawn;

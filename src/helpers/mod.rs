@@ -5,9 +5,21 @@
 //! may define its own table, as the conformance program type does
 //! ([`crate::conformance`]). A helper gets r1–r5 and a [`HelperContext`]
 //! through which it can read and write the run's memory (every access checked
-//! like the program's own) and reach the embedder's per-run data.
+//! like the program's own) and reach the run's environment: its maps, the
+//! host's clock, its random numbers, its trace output, its CPU slot, and the
+//! embedder's per-run data.
+//!
+//! [`HelperRegistry::linux`] holds the Linux helpers bpfbox implements
+//! ([`linux`]), with the kernel's argument and return conventions.
+
+mod host;
+pub mod linux;
+mod printk;
+
+pub use host::{Host, SystemHost};
 
 use crate::error::Trap;
+use crate::maps::Map;
 use crate::memory::MemoryMap;
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -31,10 +43,30 @@ impl From<Trap> for HelperError {
     }
 }
 
+/// A map as a program holds it: an opaque value in a register, which no
+/// memory access accepts (it lies in the upper half of the address space,
+/// never user memory) and which helpers resolve through the run's map table.
+pub const MAP_HANDLE_TAG: u64 = 0xffff_b0b0_0000_0000;
+
+/// The register value that stands for `map` in a program.
+pub fn map_handle(map: &Map) -> u64 {
+    MAP_HANDLE_TAG | u64::from(map.id())
+}
+
+/// Everything of a run that helpers may use besides its memory.
+pub(crate) struct HelperEnv<'r> {
+    pub data: &'r mut dyn Any,
+    pub maps: &'r [Map],
+    pub host: &'r dyn Host,
+    pub cpu: u32,
+    pub rng: &'r mut u64,
+    pub trace: &'r mut Vec<String>,
+}
+
 /// What a helper sees of the run that called it.
 pub struct HelperContext<'run, 'mem> {
     pub(crate) memory: &'run mut MemoryMap<'mem>,
-    pub(crate) data: &'run mut dyn Any,
+    pub(crate) env: &'run mut HelperEnv<'mem>,
 }
 
 impl<'run, 'mem> HelperContext<'run, 'mem> {
@@ -45,7 +77,43 @@ impl<'run, 'mem> HelperContext<'run, 'mem> {
 
     /// The embedder's per-run data (see [`crate::Vm::execute_with_data`]), `()` by default.
     pub fn data(&mut self) -> &mut dyn Any {
-        self.data
+        self.env.data
+    }
+
+    /// The map a program's register value stands for, if it is one of the
+    /// run's maps.
+    pub fn map(&self, handle: u64) -> Option<&Map> {
+        if handle & !u64::from(u32::MAX) != MAP_HANDLE_TAG {
+            return None;
+        }
+        let id = handle as u32;
+        self.env.maps.iter().find(|m| m.id() == id)
+    }
+
+    /// The run's CPU slot (per-CPU map slot, `get_smp_processor_id`).
+    pub fn cpu(&self) -> u32 {
+        self.env.cpu
+    }
+
+    /// The host's clock and identity.
+    pub fn host(&self) -> &dyn Host {
+        self.env.host
+    }
+
+    /// The next number of the run's pseudo-random sequence (xorshift64*,
+    /// seeded per [`crate::RunState`], so runs are reproducible).
+    pub fn random_u32(&mut self) -> u32 {
+        let mut x = *self.env.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        *self.env.rng = x;
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
+    }
+
+    /// Appends a line to the run's trace output (`trace_printk`).
+    pub fn trace(&mut self, line: String) {
+        self.env.trace.push(line);
     }
 }
 
@@ -69,6 +137,14 @@ impl HelperRegistry {
     /// An empty table (Linux numbering, nothing registered).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The Linux helpers bpfbox implements, under their Linux numbers (see
+    /// [`linux`] for the list and their semantics).
+    pub fn linux() -> Self {
+        let mut registry = Self::new();
+        linux::register_all(&mut registry);
+        registry
     }
 
     /// Registers `helper` as number `id`, replacing any earlier one.

@@ -1,0 +1,331 @@
+//! The Linux helpers bpfbox implements, under their Linux numbers, with the
+//! kernel's argument and return conventions (negative errno values in r0).
+//!
+//! | number | helper | notes |
+//! |---|---|---|
+//! | 1, 2, 3 | `map_lookup_elem`, `map_update_elem`, `map_delete_elem` | keys and values are read from the run's memory, sized by the map |
+//! | 87, 88, 89 | `map_push_elem`, `map_pop_elem`, `map_peek_elem` | queues and stacks |
+//! | 5, 125 | `ktime_get_ns`, `ktime_get_boot_ns` | from the [`super::Host`] |
+//! | 6, 177 | `trace_printk`, `trace_vprintk` | lines go to the run's trace output |
+//! | 7 | `get_prandom_u32` | the run's seeded sequence |
+//! | 8 | `get_smp_processor_id` | the run's CPU slot |
+//! | 14, 16 | `get_current_pid_tgid`, `get_current_comm` | from the [`super::Host`] |
+//! | 25 | `perf_event_output` | to the map's host-side consumer |
+//! | 112–115 | `probe_read_user`, `probe_read_kernel` and their `_str` forms | only memory the run may read; otherwise the destination is zeroed and `-EFAULT` returned |
+//! | 130–134 | `ringbuf_output`, `ringbuf_reserve`, `ringbuf_submit`, `ringbuf_discard`, `ringbuf_query` | |
+//!
+//! A helper whose pointer arguments point outside the run's memory fails
+//! the run with an out-of-bounds trap at the call (a verified program cannot
+//! do that); an argument that should be a map and is not fails the run too.
+
+use super::{printk, HelperContext, HelperError, HelperRegistry};
+use crate::error::Access;
+use crate::maps::Map;
+use bpfbox_abi::errno::{neg, EFAULT, EINVAL};
+use bpfbox_abi::helpers::HelperId;
+use bpfbox_abi::MapType;
+
+type HelperResult = Result<u64, HelperError>;
+
+/// `BPF_F_CURRENT_CPU`: the index meaning "this run's CPU".
+const CURRENT_CPU: u64 = 0xffff_ffff;
+/// `BPF_F_INDEX_MASK`.
+const INDEX_MASK: u64 = 0xffff_ffff;
+
+fn errno(result: Result<(), i32>) -> u64 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => neg(e),
+    }
+}
+
+/// The map argument `handle`, or a run failure naming the argument.
+fn map_arg(ctx: &HelperContext<'_, '_>, handle: u64, arg: usize) -> Result<Map, HelperError> {
+    ctx.map(handle).cloned().ok_or_else(|| {
+        HelperError::Failed(format!(
+            "argument {arg} ({handle:#x}) is not a map of this program"
+        ))
+    })
+}
+
+/// The run's slot in `map`'s per-CPU storage.
+fn cpu_slot(ctx: &HelperContext<'_, '_>, map: &Map) -> usize {
+    ctx.cpu() as usize % map.cpus().max(1)
+}
+
+fn read(ctx: &mut HelperContext<'_, '_>, addr: u64, len: u32) -> Result<Vec<u8>, HelperError> {
+    Ok(ctx.memory().read_bytes(addr, u64::from(len))?)
+}
+
+fn map_lookup_elem(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let map = map_arg(ctx, a[0], 1)?;
+    let key = read(ctx, a[1], map.def().key_size)?;
+    Ok(map.prog_lookup(&key, cpu_slot(ctx, &map)).unwrap_or(0))
+}
+
+fn map_update_elem(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let map = map_arg(ctx, a[0], 1)?;
+    let key = read(ctx, a[1], map.def().key_size)?;
+    let value = read(ctx, a[2], map.def().value_size)?;
+    Ok(errno(map.prog_update(
+        &key,
+        &value,
+        a[3],
+        cpu_slot(ctx, &map),
+    )))
+}
+
+fn map_delete_elem(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let map = map_arg(ctx, a[0], 1)?;
+    let key = read(ctx, a[1], map.def().key_size)?;
+    Ok(errno(map.prog_delete(&key)))
+}
+
+fn map_push_elem(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let map = map_arg(ctx, a[0], 1)?;
+    let value = read(ctx, a[1], map.def().value_size)?;
+    Ok(errno(map.prog_push(&value, a[2])))
+}
+
+fn map_pop_or_peek(ctx: &mut HelperContext<'_, '_>, a: [u64; 5], peek: bool) -> HelperResult {
+    let map = map_arg(ctx, a[0], 1)?;
+    // The destination must be writable before anything is taken out.
+    let size = u64::from(map.def().value_size);
+    if !ctx.memory().is_accessible(a[1], size, Access::Write) {
+        return Err(crate::Trap::OutOfBounds {
+            addr: a[1],
+            len: size,
+            access: Access::Write,
+        }
+        .into());
+    }
+    match map.prog_pop(peek) {
+        Ok(value) => {
+            ctx.memory().write_bytes(a[1], &value)?;
+            Ok(0)
+        }
+        Err(e) => Ok(neg(e)),
+    }
+}
+
+fn trace_printk(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let fmt = read(ctx, a[0], format_size(a[1])?)?;
+    trace(ctx, &fmt, &a[2..5])
+}
+
+fn trace_vprintk(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let fmt = read(ctx, a[0], format_size(a[1])?)?;
+    let data_len = a[3];
+    if data_len % 8 != 0 || data_len > 8 * printk::MAX_ARGS as u64 {
+        return Ok(neg(EINVAL));
+    }
+    let data = ctx.memory().read_bytes(a[2], data_len)?;
+    let args: Vec<u64> = data
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+        .collect();
+    trace(ctx, &fmt, &args)
+}
+
+/// The format size argument, bounded so a hostile size cannot make the
+/// helper read more than a page.
+fn format_size(size: u64) -> Result<u32, HelperError> {
+    match u32::try_from(size) {
+        Ok(n) if (1..=4096).contains(&n) => Ok(n),
+        _ => Err(HelperError::Failed(format!(
+            "format size {size} is not in 1..=4096"
+        ))),
+    }
+}
+
+fn trace(ctx: &mut HelperContext<'_, '_>, fmt: &[u8], args: &[u64]) -> HelperResult {
+    match printk::format(ctx, fmt, args) {
+        Ok(line) => {
+            let written = line.len() as u64;
+            ctx.trace(line);
+            Ok(written)
+        }
+        Err(e) => Ok(neg(e)),
+    }
+}
+
+fn get_current_comm(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let size = a[1];
+    if size == 0 || size > 4096 {
+        return Ok(neg(EINVAL));
+    }
+    let comm = ctx.host().comm();
+    // Copy at most size - 1 bytes and NUL-terminate, like the kernel's strscpy.
+    let mut buf = vec![0u8; size as usize];
+    let n = comm
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(comm.len())
+        .min(buf.len() - 1);
+    buf[..n].copy_from_slice(&comm[..n]);
+    ctx.memory().write_bytes(a[0], &buf)?;
+    Ok(0)
+}
+
+fn perf_event_output(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let map = map_arg(ctx, a[1], 2)?;
+    if map.def().map_type != MapType::PerfEventArray || a[2] & !INDEX_MASK != 0 {
+        return Ok(neg(EINVAL));
+    }
+    let index = match a[2] & INDEX_MASK {
+        CURRENT_CPU => u64::from(ctx.cpu()),
+        index => index,
+    };
+    let Ok(index) = u32::try_from(index) else {
+        return Ok(neg(EINVAL));
+    };
+    let data = ctx.memory().read_bytes(a[3], a[4])?;
+    Ok(errno(map.perf_output(index, &data)))
+}
+
+fn probe_read(ctx: &mut HelperContext<'_, '_>, a: [u64; 5], string: bool) -> HelperResult {
+    let (dst, size, src) = (a[0], a[1], a[2]);
+    // The destination is the program's own memory: it must be writable.
+    if !ctx.memory().is_accessible(dst, size, Access::Write) {
+        return Err(crate::Trap::OutOfBounds {
+            addr: dst,
+            len: size,
+            access: Access::Write,
+        }
+        .into());
+    }
+    if size == 0 {
+        return Ok(0);
+    }
+    if string {
+        let mut bytes = Vec::new();
+        while (bytes.len() as u64) < size - 1 {
+            match ctx.memory().load(src.wrapping_add(bytes.len() as u64), 1) {
+                Ok(0) => break,
+                Ok(b) => bytes.push(b as u8),
+                Err(_) => {
+                    ctx.memory().write_bytes(dst, &vec![0; size as usize])?;
+                    return Ok(neg(EFAULT));
+                }
+            }
+        }
+        bytes.push(0);
+        ctx.memory().write_bytes(dst, &bytes)?;
+        return Ok(bytes.len() as u64);
+    }
+    match ctx.memory().read_bytes(src, size) {
+        Ok(bytes) => {
+            ctx.memory().write_bytes(dst, &bytes)?;
+            Ok(0)
+        }
+        Err(_) => {
+            ctx.memory().write_bytes(dst, &vec![0; size as usize])?;
+            Ok(neg(EFAULT))
+        }
+    }
+}
+
+fn ringbuf_output(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let map = map_arg(ctx, a[0], 1)?;
+    if map.def().map_type != MapType::Ringbuf {
+        return Ok(neg(EINVAL));
+    }
+    let data = ctx.memory().read_bytes(a[1], a[2])?;
+    Ok(errno(map.ringbuf_output(&data)))
+}
+
+fn ringbuf_reserve(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let map = map_arg(ctx, a[0], 1)?;
+    if map.def().map_type != MapType::Ringbuf || a[2] != 0 {
+        return Ok(0);
+    }
+    Ok(map.ringbuf_reserve(a[1]).unwrap_or(0))
+}
+
+fn ringbuf_commit(ctx: &mut HelperContext<'_, '_>, a: [u64; 5], discard: bool) -> HelperResult {
+    let record = a[0];
+    // The record belongs to whichever ring buffer of the run holds it.
+    let map = ctx
+        .env
+        .maps
+        .iter()
+        .find(|m| {
+            m.def().map_type == MapType::Ringbuf
+                && m.regions()
+                    .iter()
+                    .any(|r| record.wrapping_sub(r.start) < r.len)
+        })
+        .cloned()
+        .ok_or_else(|| HelperError::Failed(format!("{record:#x} is not a ring buffer record")))?;
+    map.ringbuf_commit(record, discard).map_err(|e| {
+        HelperError::Failed(format!(
+            "{record:#x} is not a reserved ring buffer record (errno {e})"
+        ))
+    })?;
+    Ok(0)
+}
+
+fn ringbuf_query(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let map = map_arg(ctx, a[0], 1)?;
+    if map.def().map_type != MapType::Ringbuf {
+        return Ok(0);
+    }
+    Ok(map.ringbuf_query(a[1]))
+}
+
+/// Registers every helper of this module in `registry`.
+pub(crate) fn register_all(registry: &mut HelperRegistry) {
+    let mut add = |id: HelperId, f: fn(&mut HelperContext<'_, '_>, [u64; 5]) -> HelperResult| {
+        registry.register(id.0, f);
+    };
+    add(HelperId::MAP_LOOKUP_ELEM, map_lookup_elem);
+    add(HelperId::MAP_UPDATE_ELEM, map_update_elem);
+    add(HelperId::MAP_DELETE_ELEM, map_delete_elem);
+    add(HelperId::MAP_PUSH_ELEM, map_push_elem);
+    add(HelperId::MAP_POP_ELEM, |ctx, a| {
+        map_pop_or_peek(ctx, a, false)
+    });
+    add(HelperId::MAP_PEEK_ELEM, |ctx, a| {
+        map_pop_or_peek(ctx, a, true)
+    });
+    add(HelperId::KTIME_GET_NS, |ctx, _| {
+        Ok(ctx.host().monotonic_ns())
+    });
+    add(HelperId::KTIME_GET_BOOT_NS, |ctx, _| {
+        Ok(ctx.host().boot_ns())
+    });
+    add(HelperId::GET_PRANDOM_U32, |ctx, _| {
+        Ok(u64::from(ctx.random_u32()))
+    });
+    add(HelperId::GET_SMP_PROCESSOR_ID, |ctx, _| {
+        Ok(u64::from(ctx.cpu()))
+    });
+    add(HelperId::TRACE_PRINTK, trace_printk);
+    add(HelperId::TRACE_VPRINTK, trace_vprintk);
+    add(HelperId::GET_CURRENT_PID_TGID, |ctx, _| {
+        Ok(ctx.host().pid_tgid())
+    });
+    add(HelperId::GET_CURRENT_COMM, get_current_comm);
+    add(HelperId::PERF_EVENT_OUTPUT, perf_event_output);
+    add(HelperId::PROBE_READ_USER, |ctx, a| {
+        probe_read(ctx, a, false)
+    });
+    add(HelperId::PROBE_READ_KERNEL, |ctx, a| {
+        probe_read(ctx, a, false)
+    });
+    add(HelperId::PROBE_READ_USER_STR, |ctx, a| {
+        probe_read(ctx, a, true)
+    });
+    add(HelperId::PROBE_READ_KERNEL_STR, |ctx, a| {
+        probe_read(ctx, a, true)
+    });
+    add(HelperId::RINGBUF_OUTPUT, ringbuf_output);
+    add(HelperId::RINGBUF_RESERVE, ringbuf_reserve);
+    add(HelperId::RINGBUF_SUBMIT, |ctx, a| {
+        ringbuf_commit(ctx, a, false)
+    });
+    add(HelperId::RINGBUF_DISCARD, |ctx, a| {
+        ringbuf_commit(ctx, a, true)
+    });
+    add(HelperId::RINGBUF_QUERY, ringbuf_query);
+}
