@@ -94,6 +94,14 @@ pub enum Trap {
     /// `callx` named a helper the table does not have.
     #[error("unknown helper {0}")]
     UnknownHelper(u64),
+    /// A helper panicked; the panic was caught at the call.
+    #[error("helper {id} panicked: {message}")]
+    HelperPanicked {
+        /// Helper number.
+        id: u32,
+        /// The panic's message.
+        message: String,
+    },
     /// A helper reported an error.
     #[error("helper {id} failed: {message}")]
     HelperFailed {

@@ -13,6 +13,7 @@ use crate::helpers::{HelperContext, HelperEnv, HelperError, HelperFn, HelperRegi
 use crate::memory::{AtomicRmw, MemoryMap};
 use crate::{MAX_CALL_FRAMES, STACK_FRAME_SIZE};
 use bpfbox_isa::semantics as sem;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A caller's state saved across a local call.
@@ -61,6 +62,17 @@ fn snapshot(regs: &[u64; 16]) -> [u64; 11] {
     out
 }
 
+/// The text of a panic payload, when it has one.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}
+
 /// Calls a helper and applies its result: `Ok(None)` to continue, `Ok(Some(r0))`
 /// when the helper ends the program.
 #[inline(never)]
@@ -73,7 +85,17 @@ fn call_helper<'m>(
 ) -> Result<Option<u64>, Trap> {
     let mut ctx = HelperContext { memory, env };
     let args = [regs[1], regs[2], regs[3], regs[4], regs[5]];
-    match helper(&mut ctx, args) {
+    // A helper is embedder code: a panic in it fails the run instead of
+    // unwinding through the engine (and, later, through generated code).
+    // Nothing the run owns is left half-updated by a helper that panics:
+    // memory writes through the context are complete accesses.
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| helper(&mut ctx, args))).map_err(
+        |payload| Trap::HelperPanicked {
+            id,
+            message: panic_message(payload.as_ref()),
+        },
+    )?;
+    match result {
         Ok(value) => {
             regs[0] = value;
             // r1-r5 are scratch across a call; clear them so nothing a helper

@@ -355,6 +355,35 @@ fn helper_errors_and_faults_carry_the_call_pc() {
 }
 
 #[test]
+fn a_panicking_helper_fails_the_run_without_unwinding() {
+    let mut helpers = HelperRegistry::new();
+    helpers.register(9, |_, args| {
+        if args[0] == 1 {
+            panic!("helper bug");
+        }
+        Ok(0)
+    });
+    let vm = vm_with(
+        "mov %r1, 1\ncall 9\nexit",
+        Config {
+            helpers,
+            ..Config::default()
+        },
+    );
+    // (The panic message is printed by the default hook; the run survives.)
+    assert_eq!(
+        vm.run(&mut []).unwrap_err(),
+        RunError {
+            pc: 1,
+            trap: Trap::HelperPanicked {
+                id: 9,
+                message: "helper bug".into()
+            }
+        }
+    );
+}
+
+#[test]
 fn unwind_helper_ends_the_program_from_a_nested_frame() {
     let config = Config {
         helpers: conformance::helpers(),
