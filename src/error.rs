@@ -39,6 +39,17 @@ pub enum LoadError {
         /// Why not.
         reason: String,
     },
+    /// A `call` names a Linux helper the program type may not call (as the
+    /// kernel's verifier refuses it).
+    #[error("instruction {pc}: helper {helper} is not allowed in {program_type} programs")]
+    HelperNotAllowed {
+        /// Slot index of the call.
+        pc: usize,
+        /// The helper's name.
+        helper: String,
+        /// The program type's name.
+        program_type: &'static str,
+    },
     /// A `call` names a helper that the helper table does not have.
     #[error("instruction {pc}: unknown helper {id}")]
     UnknownHelper {
@@ -94,6 +105,26 @@ pub enum Trap {
     /// `callx` named a helper the table does not have.
     #[error("unknown helper {0}")]
     UnknownHelper(u64),
+    /// A load or store of the context struct that the program type does not
+    /// allow (wrong field, size or direction).
+    #[error("context access of {size} bytes at offset {offset}: {reason}")]
+    ContextAccess {
+        /// Offset in the context struct.
+        offset: u64,
+        /// Access size in bytes.
+        size: u64,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// The run was given the wrong kind of input for its program type (a
+    /// packet type run without a packet, say).
+    #[error("{program_type} programs run on {expected}")]
+    WrongInput {
+        /// The program type's name.
+        program_type: &'static str,
+        /// What they run on.
+        expected: &'static str,
+    },
     /// A helper panicked; the panic was caught at the call.
     #[error("helper {id} panicked: {message}")]
     HelperPanicked {

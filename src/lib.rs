@@ -43,6 +43,7 @@ pub mod helpers;
 mod interpreter;
 pub mod maps;
 pub mod memory;
+pub mod packet;
 mod vm;
 
 pub use aligned::{AlignedMemory, MEMORY_ALIGN};
@@ -50,6 +51,7 @@ pub use error::{Access, LoadError, RunError, Trap};
 pub use helpers::{HelperContext, HelperError, HelperRegistry, Host, SystemHost};
 pub use interpreter::Tracer;
 pub use maps::{Map, MapError, MapOptions};
+pub use packet::Packet;
 pub use vm::{Config, InterruptHandle, RunOutcome, RunState, Vm};
 
 /// Bytes of stack per call frame.

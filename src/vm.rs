@@ -1,15 +1,18 @@
 //! The `Vm` API: a loaded program, shareable across threads, and the per-run
 //! state a caller keeps to run it again without allocating.
 
-use crate::error::{LoadError, RunError};
-use crate::helpers::{HelperEnv, HelperRegistry, Host, SystemHost};
+use crate::error::{LoadError, RunError, Trap};
+use crate::helpers::{HelperEnv, HelperRegistry, Host, Redirect, SystemHost};
 use crate::interpreter::compile::{compile, Compiled};
 use crate::interpreter::exec::{self, Frame, Machine, NoTrace};
 use crate::interpreter::Tracer;
 use crate::maps::Map;
 use crate::memory::MemoryMap;
+use crate::memory::PacketRole;
 use crate::memory::Region;
+use crate::packet::Packet;
 use crate::{DEFAULT_BUDGET, MAX_CALL_FRAMES, STACK_FRAME_SIZE};
+use bpfbox_abi::ProgramType;
 use bpfbox_isa::Program;
 use std::any::Any;
 use std::fmt;
@@ -31,6 +34,10 @@ pub struct Config {
     pub maps: Vec<Map>,
     /// Clocks and task identity for helpers. Default [`SystemHost`].
     pub host: Arc<dyn Host>,
+    /// The program type: its context, the helpers it may call, how it runs.
+    /// Default [`ProgramType::Buffer`] (r1 = a memory buffer, r2 = its
+    /// length).
+    pub program_type: ProgramType,
 }
 
 impl Default for Config {
@@ -40,6 +47,7 @@ impl Default for Config {
             budget: Some(DEFAULT_BUDGET),
             maps: Vec::new(),
             host: Arc::new(SystemHost),
+            program_type: ProgramType::Buffer,
         }
     }
 }
@@ -50,6 +58,7 @@ impl fmt::Debug for Config {
             .field("helpers", &self.helpers)
             .field("budget", &self.budget)
             .field("maps", &self.maps.iter().map(Map::name).collect::<Vec<_>>())
+            .field("program_type", &self.program_type)
             .finish_non_exhaustive()
     }
 }
@@ -65,6 +74,7 @@ pub struct Vm {
     /// The memory of `maps`, which runs may access.
     map_regions: Box<[Region]>,
     host: Arc<dyn Host>,
+    program_type: ProgramType,
 }
 
 /// The result of a successful run.
@@ -75,6 +85,9 @@ pub struct RunOutcome {
     /// Instructions charged to the budget: the lengths of all basic blocks
     /// entered.
     pub instructions: u64,
+    /// Where `redirect` or `redirect_map` sent the packet, if either was
+    /// called.
+    pub redirect: Option<Redirect>,
 }
 
 #[repr(C, align(16))]
@@ -175,7 +188,7 @@ impl Vm {
     /// the configuration; [`LoadError::Unsupported`] for instructions that need
     /// runtime parts this build lacks (maps, packet loads, kernel functions).
     pub fn new(program: Program, config: Config) -> Result<Vm, LoadError> {
-        let compiled = compile(&program, &config.helpers, &config.maps)?;
+        let compiled = compile(&program, config.program_type, &config.helpers, &config.maps)?;
         let map_regions = config.maps.iter().flat_map(Map::regions).collect();
         Ok(Vm {
             program,
@@ -185,6 +198,7 @@ impl Vm {
             maps: config.maps,
             map_regions,
             host: config.host,
+            program_type: config.program_type,
         })
     }
 
@@ -193,13 +207,20 @@ impl Vm {
         &self.program
     }
 
+    /// The program type.
+    pub fn program_type(&self) -> ProgramType {
+        self.program_type
+    }
+
     /// The maps the program refers to, as given in [`Config::maps`].
     pub fn maps(&self) -> &[Map] {
         &self.maps
     }
 
-    /// Runs once over `memory` (r1 = its address, r2 = its length; both 0
-    /// when it is empty) and returns r0.
+    /// Runs once over `memory` and returns r0. For buffer and conformance
+    /// programs, r1 = the memory's address and r2 its length (both 0 when it
+    /// is empty); for kprobe, tracepoint and raw tracepoint programs, the
+    /// memory is the context r1 points to.
     ///
     /// # Errors
     /// A [`RunError`] with the pc of the fault.
@@ -207,52 +228,83 @@ impl Vm {
         self.execute(&mut RunState::new(), memory).map(|o| o.r0)
     }
 
-    /// Runs once with reusable scratch.
+    /// Runs once over `memory` (see [`Vm::run`]) with reusable scratch.
     ///
     /// # Errors
-    /// As [`Vm::run`].
+    /// As [`Vm::run`]; [`Trap::WrongInput`] for packet program types, which
+    /// run with [`Vm::execute_packet`].
     pub fn execute(&self, state: &mut RunState, memory: &mut [u8]) -> Result<RunOutcome, RunError> {
-        self.execute_inner(state, memory, &mut (), &mut NoTrace)
+        self.execute_inner(state, Input::Bytes(memory), &mut (), &mut NoTrace)
+    }
+
+    /// Runs a packet program (XDP, socket filter, tc, cgroup skb) on
+    /// `packet`: r1 points to the program type's context struct, filled from
+    /// the packet's fields. Afterwards `packet` holds the packet and context
+    /// fields as the program left them, and the outcome the redirect verdict.
+    ///
+    /// # Errors
+    /// As [`Vm::run`]; [`Trap::WrongInput`] for program types without a
+    /// packet.
+    pub fn execute_packet(
+        &self,
+        state: &mut RunState,
+        packet: &mut Packet,
+    ) -> Result<RunOutcome, RunError> {
+        self.execute_inner(state, Input::Packet(packet), &mut (), &mut NoTrace)
     }
 
     /// Runs once, handing `data` to every helper call
     /// ([`crate::HelperContext::data`]).
     ///
     /// # Errors
-    /// As [`Vm::run`].
+    /// As [`Vm::execute`].
     pub fn execute_with_data(
         &self,
         state: &mut RunState,
         memory: &mut [u8],
         data: &mut dyn Any,
     ) -> Result<RunOutcome, RunError> {
-        self.execute_inner(state, memory, data, &mut NoTrace)
+        self.execute_inner(state, Input::Bytes(memory), data, &mut NoTrace)
     }
 
     /// Runs once, reporting every executed instruction to `tracer`.
     ///
     /// # Errors
-    /// As [`Vm::run`].
+    /// As [`Vm::execute`].
     pub fn execute_traced<T: Tracer>(
         &self,
         state: &mut RunState,
         memory: &mut [u8],
         tracer: &mut T,
     ) -> Result<RunOutcome, RunError> {
-        self.execute_inner(state, memory, &mut (), tracer)
+        self.execute_inner(state, Input::Bytes(memory), &mut (), tracer)
+    }
+
+    fn wrong_input(&self, expected: &'static str) -> RunError {
+        RunError {
+            pc: 0,
+            trap: Trap::WrongInput {
+                program_type: self.program_type.name(),
+                expected,
+            },
+        }
     }
 
     fn execute_inner<T: Tracer>(
         &self,
         state: &mut RunState,
-        memory: &mut [u8],
+        input: Input<'_>,
         data: &mut dyn Any,
         tracer: &mut T,
     ) -> Result<RunOutcome, RunError> {
-        let (r1, r2) = if memory.is_empty() {
-            (0, 0)
-        } else {
-            (memory.as_mut_ptr() as u64, memory.len() as u64)
+        let program_type = self.program_type;
+        let packet_role = match program_type {
+            ProgramType::Xdp => Some(PacketRole::Xdp),
+            ProgramType::SocketFilter
+            | ProgramType::SchedCls
+            | ProgramType::SchedAct
+            | ProgramType::CgroupSkb => Some(PacketRole::Skb(program_type.packet_access())),
+            _ => None,
         };
         // Deleted map elements are reclaimed only after every run that could
         // hold their address has ended: runs of programs with maps pin.
@@ -265,12 +317,42 @@ impl Vm {
             cpu: state.cpu,
             rng: &mut state.rng,
             trace: &mut state.trace,
+            program_type,
+            redirect: None,
         };
         let mut map = MemoryMap::new(&mut state.stack.0, STACK_FRAME_SIZE);
         map.enter_frame(map.stack_top() - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
-        if !memory.is_empty() {
-            map.add_writable(memory);
-        }
+        let mut input = input;
+        let (r1, r2) = match (&mut input, packet_role) {
+            (Input::Bytes(memory), None) => match program_type {
+                ProgramType::Buffer | ProgramType::Conformance => {
+                    if memory.is_empty() {
+                        (0, 0)
+                    } else {
+                        let address = memory.as_mut_ptr() as u64;
+                        let len = memory.len() as u64;
+                        map.add_writable(memory);
+                        (address, len)
+                    }
+                }
+                _ => {
+                    let address = memory.as_mut_ptr() as u64;
+                    map.add_context(memory, program_type);
+                    (address, 0)
+                }
+            },
+            (Input::Packet(packet), Some(role)) => {
+                let (buffer, ctx, bounds) = packet.parts(role == PacketRole::Xdp);
+                let address = ctx.as_mut_ptr() as u64;
+                map.add_packet(buffer, bounds, role);
+                map.add_context(ctx, program_type);
+                (address, 0)
+            }
+            (Input::Bytes(_), Some(_)) => {
+                return Err(self.wrong_input("a packet (Vm::execute_packet)"))
+            }
+            (Input::Packet(_), None) => return Err(self.wrong_input("bytes (Vm::execute)")),
+        };
         // SAFETY: `map_regions` are the value arenas of `self.maps`, which this
         // VM owns and which outlive the run (it borrows `self`); arenas are
         // never freed while their map lives and are accessed only atomically.
@@ -283,12 +365,28 @@ impl Vm {
             env: &mut env,
             budget: self.budget,
         };
-        let finished = exec::run(&self.compiled, machine, r1, r2, tracer)?;
+        let result = exec::run(&self.compiled, machine, r1, r2, tracer);
+        let bounds = map.packet_bounds();
+        let redirect = env.redirect;
+        if let (Some(bounds), Input::Packet(packet)) = (bounds, input) {
+            // The packet as the program left it, after any adjust_head/tail.
+            packet.set_bounds(bounds);
+        }
+        let finished = result?;
         Ok(RunOutcome {
             r0: finished.r0,
             instructions: finished.executed,
+            redirect,
         })
     }
+}
+
+/// What a run is given.
+enum Input<'a> {
+    /// Memory (buffer types) or context bytes (tracing types).
+    Bytes(&'a mut [u8]),
+    /// A packet (packet types).
+    Packet(&'a mut Packet),
 }
 
 #[cfg(test)]

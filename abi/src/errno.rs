@@ -8,6 +8,7 @@ pub const ENOENT: i32 = 2;
 pub const E2BIG: i32 = 7;
 pub const EAGAIN: i32 = 11;
 pub const ENOMEM: i32 = 12;
+pub const EACCES: i32 = 13;
 pub const EFAULT: i32 = 14;
 pub const EBUSY: i32 = 16;
 pub const EEXIST: i32 = 17;

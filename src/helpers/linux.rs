@@ -13,17 +13,22 @@
 //! | 25 | `perf_event_output` | to the map's host-side consumer |
 //! | 112–115 | `probe_read_user`, `probe_read_kernel` and their `_str` forms | only memory the run may read; otherwise the destination is zeroed and `-EFAULT` returned |
 //! | 130–134 | `ringbuf_output`, `ringbuf_reserve`, `ringbuf_submit`, `ringbuf_discard`, `ringbuf_query` | |
+//! | 44, 54, 65 | `xdp_adjust_head`, `xdp_adjust_meta`, `xdp_adjust_tail` | within the packet buffer's head- and tailroom ([`crate::packet`]) |
+//! | 23, 51 | `redirect`, `redirect_map` | recorded as the run's verdict ([`crate::RunOutcome::redirect`]) |
+//! | 26, 9 | `skb_load_bytes`, `skb_store_bytes` | offsets from the packet's start; `-EFAULT` outside it |
 //!
 //! A helper whose pointer arguments point outside the run's memory fails
 //! the run with an out-of-bounds trap at the call (a verified program cannot
 //! do that); an argument that should be a map and is not fails the run too.
 
-use super::{printk, HelperContext, HelperError, HelperRegistry};
+use super::{printk, HelperContext, HelperError, HelperRegistry, Redirect};
 use crate::error::Access;
 use crate::maps::Map;
 use bpfbox_abi::errno::{neg, EFAULT, EINVAL};
 use bpfbox_abi::helpers::HelperId;
+use bpfbox_abi::program_types::{TcAction, XdpAction};
 use bpfbox_abi::MapType;
+use bpfbox_abi::ProgramType;
 
 type HelperResult = Result<u64, HelperError>;
 
@@ -273,6 +278,86 @@ fn ringbuf_query(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
     Ok(map.ringbuf_query(a[1]))
 }
 
+fn xdp_adjust(
+    ctx: &mut HelperContext<'_, '_>,
+    a: [u64; 5],
+    which: fn(&mut crate::memory::MemoryMap<'_>, i64) -> Result<(), i32>,
+) -> HelperResult {
+    // The delta is a C int.
+    let delta = i64::from(a[1] as i32);
+    Ok(errno(which(ctx.memory(), delta)))
+}
+
+/// The return value of a successful redirect for the running type.
+fn redirect_verdict(ctx: &HelperContext<'_, '_>) -> u64 {
+    match ctx.program_type() {
+        ProgramType::Xdp => XdpAction::Redirect as u64,
+        _ => TcAction::Redirect.raw() as u64,
+    }
+}
+
+fn redirect(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    ctx.set_redirect(Redirect::Interface {
+        ifindex: a[0] as u32,
+        flags: a[1],
+    });
+    Ok(redirect_verdict(ctx))
+}
+
+fn redirect_map(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let map = map_arg(ctx, a[0], 1)?;
+    let key = a[1] as u32;
+    let redirect_types = [
+        MapType::Devmap,
+        MapType::DevmapHash,
+        MapType::Cpumap,
+        MapType::Xskmap,
+    ];
+    let present = redirect_types.contains(&map.def().map_type)
+        && matches!(map.lookup(&key.to_le_bytes()), Ok(Some(_)));
+    if present {
+        ctx.set_redirect(Redirect::Map {
+            map_id: map.id(),
+            key,
+        });
+        Ok(redirect_verdict(ctx))
+    } else {
+        // The low bits of the flags are the action when there is no target.
+        Ok(a[2] & 0x3)
+    }
+}
+
+fn skb_load_bytes(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let (offset, to, len) = (a[1] & 0xffff_ffff, a[2], a[3] & 0xffff_ffff);
+    match ctx.memory().packet_bytes(offset, len) {
+        Some(bytes) => {
+            ctx.memory().write_bytes(to, &bytes)?;
+            Ok(0)
+        }
+        None => {
+            // The kernel clears the destination when the bytes are not there.
+            ctx.memory()
+                .write_bytes(to, &vec![0; len.min(1 << 16) as usize])?;
+            Ok(neg(EFAULT))
+        }
+    }
+}
+
+fn skb_store_bytes(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let (offset, from, len, flags) = (a[1] & 0xffff_ffff, a[2], a[3] & 0xffff_ffff, a[4]);
+    // BPF_F_RECOMPUTE_CSUM and BPF_F_INVALIDATE_HASH: nothing to recompute
+    // or invalidate in userspace.
+    if flags & !0x3 != 0 {
+        return Ok(neg(EINVAL));
+    }
+    let bytes = ctx.memory().read_bytes(from, len)?;
+    Ok(if ctx.memory().write_packet(offset, &bytes) {
+        0
+    } else {
+        neg(EFAULT)
+    })
+}
+
 /// Registers every helper of this module in `registry`.
 pub(crate) fn register_all(registry: &mut HelperRegistry) {
     let mut add = |id: HelperId, f: fn(&mut HelperContext<'_, '_>, [u64; 5]) -> HelperResult| {
@@ -328,4 +413,17 @@ pub(crate) fn register_all(registry: &mut HelperRegistry) {
         ringbuf_commit(ctx, a, true)
     });
     add(HelperId::RINGBUF_QUERY, ringbuf_query);
+    add(HelperId::XDP_ADJUST_HEAD, |ctx, a| {
+        xdp_adjust(ctx, a, |m, d| m.adjust_head(d))
+    });
+    add(HelperId::XDP_ADJUST_META, |ctx, a| {
+        xdp_adjust(ctx, a, |m, d| m.adjust_meta(d))
+    });
+    add(HelperId::XDP_ADJUST_TAIL, |ctx, a| {
+        xdp_adjust(ctx, a, |m, d| m.adjust_tail(d))
+    });
+    add(HelperId::REDIRECT, redirect);
+    add(HelperId::REDIRECT_MAP, redirect_map);
+    add(HelperId::SKB_LOAD_BYTES, skb_load_bytes);
+    add(HelperId::SKB_STORE_BYTES, skb_store_bytes);
 }

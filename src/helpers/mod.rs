@@ -21,6 +21,7 @@ pub use host::{Host, SystemHost};
 use crate::error::Trap;
 use crate::maps::Map;
 use crate::memory::MemoryMap;
+use bpfbox_abi::ProgramType;
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -61,6 +62,28 @@ pub(crate) struct HelperEnv<'r> {
     pub cpu: u32,
     pub rng: &'r mut u64,
     pub trace: &'r mut Vec<String>,
+    pub program_type: ProgramType,
+    pub redirect: Option<Redirect>,
+}
+
+/// Where `redirect` or `redirect_map` sent the packet: the run's verdict
+/// beside r0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Redirect {
+    /// To a network interface (`redirect`).
+    Interface {
+        /// Interface index.
+        ifindex: u32,
+        /// The helper's flags (e.g. `BPF_F_INGRESS`).
+        flags: u64,
+    },
+    /// Through a redirect map (`redirect_map`).
+    Map {
+        /// [`Map::id`] of the devmap, cpumap or xskmap.
+        map_id: u32,
+        /// The key used.
+        key: u32,
+    },
 }
 
 /// What a helper sees of the run that called it.
@@ -109,6 +132,17 @@ impl<'run, 'mem> HelperContext<'run, 'mem> {
         x ^= x >> 27;
         *self.env.rng = x;
         (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
+    }
+
+    /// The type of the running program.
+    pub fn program_type(&self) -> ProgramType {
+        self.env.program_type
+    }
+
+    /// Records the run's redirect verdict (the last one wins, as in the
+    /// kernel).
+    pub fn set_redirect(&mut self, redirect: Redirect) {
+        self.env.redirect = Some(redirect);
     }
 
     /// Appends a line to the run's trace output (`trace_printk`).

@@ -16,9 +16,10 @@
 use crate::error::LoadError;
 use crate::helpers::{map_handle, HelperFn, HelperRegistry};
 use crate::maps::Map;
+use bpfbox_abi::{HelperId, ProgramType};
 use bpfbox_isa::{
-    semantics::sext_imm, AluOp, AtomicOp, CallTarget, Instruction, JmpCond, LddwKind, Program,
-    Size, Source, SwapKind, Width,
+    semantics::sext_imm, AluOp, AtomicOp, CallTarget, Instruction, JmpCond, LddwKind, LegacyMode,
+    Program, Size, Source, SwapKind, Width,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -126,6 +127,7 @@ codes! {
     Jeq32I, Jeq32R, Jgt32I, Jgt32R, Jge32I, Jge32R, Jset32I, Jset32R, Jne32I, Jne32R,
     Jsgt32I, Jsgt32R, Jsge32I, Jsge32R, Jlt32I, Jlt32R, Jle32I, Jle32R,
     Jslt32I, Jslt32R, Jsle32I, Jsle32R,
+    LdAbsB, LdAbsH, LdAbsW, LdIndB, LdIndH, LdIndW,
     CallHelper, CallLocal, CallRegister, Exit,
     Charge, FellOff,
 }
@@ -261,6 +263,7 @@ fn map_at(maps: &[Map], pc: usize, index: i32) -> Result<&Map, LoadError> {
 /// Lowers `program` to ops, resolving static helper calls in `registry`.
 pub(crate) fn compile(
     program: &Program,
+    program_type: ProgramType,
     registry: &HelperRegistry,
     maps: &[Map],
 ) -> Result<Compiled, LoadError> {
@@ -434,10 +437,31 @@ pub(crate) fn compile(
                 off.into(),
                 0,
             ),
-            Instruction::LegacyLoad { .. } => {
-                return Err(unsupported(
-                    "a legacy packet load (LD_ABS/LD_IND), which needs a packet program type",
-                ))
+            Instruction::LegacyLoad {
+                mode,
+                size,
+                src,
+                imm,
+            } => {
+                // The kernel allows these where the context is a socket buffer
+                // it can read packet bytes from.
+                if !matches!(
+                    program_type,
+                    ProgramType::SocketFilter | ProgramType::SchedCls | ProgramType::SchedAct
+                ) {
+                    return Err(unsupported(
+                        "a legacy packet load (LD_ABS/LD_IND) outside socket filter and tc programs",
+                    ));
+                }
+                let code = match (mode, size) {
+                    (LegacyMode::Abs, Size::B) => Code::LdAbsB,
+                    (LegacyMode::Abs, Size::H) => Code::LdAbsH,
+                    (LegacyMode::Abs, _) => Code::LdAbsW,
+                    (LegacyMode::Ind, Size::B) => Code::LdIndB,
+                    (LegacyMode::Ind, Size::H) => Code::LdIndH,
+                    (LegacyMode::Ind, _) => Code::LdIndW,
+                };
+                op(code, 0, src.index(), 0, sext_imm(imm))
             }
             Instruction::Ja { offset, .. } => {
                 op(Code::Ja, 0, 0, target(pc as i64 + 1 + i64::from(offset)), 0)
@@ -469,6 +493,20 @@ pub(crate) fn compile(
                         .ok()
                         .and_then(|n| registry.get(n))
                         .ok_or(LoadError::UnknownHelper { pc, id })?;
+                    // A Linux helper the kernel refuses to this program type is
+                    // refused here too; numbers Linux does not define are the
+                    // embedder's own and always allowed.
+                    let linux = HelperId(id as u32);
+                    if !matches!(program_type, ProgramType::Buffer | ProgramType::Conformance)
+                        && linux.prototype().is_some()
+                        && !program_type.allows_helper(linux)
+                    {
+                        return Err(LoadError::HelperNotAllowed {
+                            pc,
+                            helper: linux.to_string(),
+                            program_type: program_type.name(),
+                        });
+                    }
                     helpers.push(Arc::clone(helper));
                     op(Code::CallHelper, 0, 0, id, (helpers.len() - 1) as u64)
                 }

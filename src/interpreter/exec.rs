@@ -455,6 +455,42 @@ pub(crate) fn run<T: Tracer>(
             Code::Jsle32I => jump!(op, |a, b| a <= b, i32, imm),
             Code::Jsle32R => jump!(op, |a, b| a <= b, i32, reg),
 
+            Code::LdAbsB
+            | Code::LdAbsH
+            | Code::LdAbsW
+            | Code::LdIndB
+            | Code::LdIndH
+            | Code::LdIndW => {
+                let (indexed, size) = match op.code {
+                    Code::LdAbsB => (false, 1),
+                    Code::LdAbsH => (false, 2),
+                    Code::LdAbsW => (false, 4),
+                    Code::LdIndB => (true, 1),
+                    Code::LdIndH => (true, 2),
+                    _ => (true, 4),
+                };
+                // The offset is a signed 32-bit sum, as the kernel computes it;
+                // negative offsets (the kernel's SKF_* ancillary areas) are
+                // outside the packet here.
+                let base = if indexed {
+                    i64::from(r!(op.src) as i32)
+                } else {
+                    0
+                };
+                let offset = base + op.imm as i64;
+                let value = u64::try_from(offset)
+                    .ok()
+                    .and_then(|offset| memory.packet_load_be(offset, size));
+                match value {
+                    Some(value) => {
+                        regs[0] = value;
+                        // Like a helper call, the load clobbers r1-r5.
+                        regs[1..6].fill(0);
+                    }
+                    // Out of the packet: the program ends with r0 = 0.
+                    None => finish!(0),
+                }
+            }
             Code::CallHelper => {
                 let helper = &compiled.helpers[op.imm as usize];
                 if let Some(r0) = check!(call_helper(

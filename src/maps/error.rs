@@ -1,7 +1,11 @@
 //! The errors of map operations.
 
 use bpfbox_abi::errno;
-use bpfbox_abi::maps::{MapDefError, MapType};
+use bpfbox_abi::maps::{MapDef, MapDefError, MapType};
+
+/// `EBADF`: what the kernel answers for a map fd that names no map (here, a
+/// map id that names no live map).
+pub(crate) const EBADF: i32 = 9;
 
 /// Why a map operation failed. [`MapError::errno`] gives the kernel's errno
 /// for it.
@@ -92,6 +96,33 @@ pub enum MapError {
     /// [`MapOptions::cpus`](super::MapOptions::cpus) is 0.
     #[error("a map needs at least one CPU slot")]
     NoCpus,
+    /// An LPM trie key whose prefix length is longer than its data.
+    #[error("prefix length {prefixlen} is longer than the key's {max} bits of data")]
+    PrefixLen {
+        /// The key's prefix length.
+        prefixlen: u32,
+        /// The longest prefix the map's keys hold (8 times the data size).
+        max: u32,
+    },
+    /// An LPM trie holds `max_entries` prefixes (the kernel answers
+    /// `ENOSPC` here, where hash maps answer `E2BIG`).
+    #[error("the trie is full")]
+    NoSpace,
+    /// A map of maps was created without a usable inner map template.
+    #[error("inner map template: {0}")]
+    InnerMapTemplate(&'static str),
+    /// A map stored into a map of maps does not have the shape of the
+    /// outer map's inner map template.
+    #[error("inner map {got:?} does not match the template {expected:?}")]
+    InnerMapMismatch {
+        /// The template's definition.
+        expected: MapDef,
+        /// The offered map's definition.
+        got: MapDef,
+    },
+    /// A map id (the value of a map of maps element) that names no live map.
+    #[error("no live map has id {0}")]
+    NoSuchMap(u32),
     /// An offset past the value of a global-data array.
     #[error("offset {offset} is outside the {value_size}-byte value")]
     Offset {
@@ -112,7 +143,12 @@ impl MapError {
             | MapError::ValueSize { .. }
             | MapError::Flags(_)
             | MapError::NoCpus
-            | MapError::Offset { .. } => errno::EINVAL,
+            | MapError::Offset { .. }
+            | MapError::PrefixLen { .. }
+            | MapError::InnerMapTemplate(_)
+            | MapError::InnerMapMismatch { .. } => errno::EINVAL,
+            MapError::NoSpace => errno::ENOSPC,
+            MapError::NoSuchMap(_) => EBADF,
             MapError::Unsupported { .. } => errno::EOPNOTSUPP,
             MapError::NotFound => errno::ENOENT,
             MapError::Exists => errno::EEXIST,

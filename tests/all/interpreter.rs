@@ -53,7 +53,8 @@ fn instruction_count_is_charged_per_block() {
         outcome,
         RunOutcome {
             r0: 10,
-            instructions: 2 + 2 * 10 + 1
+            instructions: 2 + 2 * 10 + 1,
+            redirect: None,
         }
     );
 }

@@ -5,5 +5,6 @@ mod data_file;
 mod engines;
 mod interpreter;
 mod maps;
+mod packets;
 mod plugin;
 mod spawn;

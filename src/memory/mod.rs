@@ -36,6 +36,10 @@
 //! Atomic instructions require natural alignment (as the kernel does) and use
 //! the `core::sync::atomic` types, so they lose no update across threads.
 
+mod context;
+
+pub(crate) use context::PacketRole;
+
 use crate::error::{Access, Trap};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -131,6 +135,8 @@ pub struct MemoryMap<'a> {
     regions: [Region; MAX_REGIONS],
     region_count: usize,
     shared: &'a [Region],
+    context: Option<context::ContextRegion>,
+    packet: Option<context::PacketState>,
     _borrows: PhantomData<&'a mut [u8]>,
 }
 
@@ -141,6 +147,9 @@ enum Target {
     Private(*mut u8),
     /// Memory other threads may touch: atomic accesses.
     Shared(*mut u8),
+    /// The context struct, at this offset: loads and stores are checked
+    /// against the program type's rules and rewritten ([`context`]).
+    Context(u64),
 }
 
 /// Read-modify-write operations of atomic instructions.
@@ -181,6 +190,8 @@ impl<'a> MemoryMap<'a> {
             }; MAX_REGIONS],
             region_count: 0,
             shared: &[],
+            context: None,
+            packet: None,
             _borrows: PhantomData,
         }
     }
@@ -279,7 +290,7 @@ impl<'a> MemoryMap<'a> {
                 return Ok(Target::Private(addr as *mut u8));
             }
         }
-        self.check_shared(addr, len, access)
+        self.check_slow(addr, len, access)
     }
 
     /// [`MemoryMap::check`] for a load or store of `len` bytes (a constant
@@ -302,13 +313,16 @@ impl<'a> MemoryMap<'a> {
                 return Ok(Target::Private(addr as *mut u8));
             }
         }
-        self.check_shared(addr, len, access)
+        self.check_slow(addr, len, access)
     }
 
-    /// The shared regions, after the private ones missed: out of line, so the
-    /// common path stays short.
+    /// The context and the shared regions, after the private ones missed:
+    /// out of line, so the common path stays short.
     #[inline(never)]
-    fn check_shared(&self, addr: u64, len: u64, access: Access) -> Result<Target, Trap> {
+    fn check_slow(&self, addr: u64, len: u64, access: Access) -> Result<Target, Trap> {
+        if let Some(offset) = self.context_offset(addr) {
+            return Ok(Target::Context(offset));
+        }
         for region in self.shared {
             if region.contains(addr, len) && (access == Access::Read || region.writable) {
                 return Ok(Target::Shared(addr as *mut u8));
@@ -333,6 +347,7 @@ impl<'a> MemoryMap<'a> {
             Target::Private(ptr) => ptr,
             // SAFETY: `check_sized` proved the range lies in a shared region.
             Target::Shared(ptr) => return Ok(unsafe { shared_load(ptr, len.min(8)) }),
+            Target::Context(offset) => return self.context_load(offset, len.min(8)),
         };
         // SAFETY: `check_sized` proved that the bytes read below, [addr,
         // addr+len) for 1, 2 and 4 and [addr, addr+8) otherwise, lie in a
@@ -363,6 +378,7 @@ impl<'a> MemoryMap<'a> {
                 unsafe { shared_store(ptr, len.min(8), value) };
                 return Ok(());
             }
+            Target::Context(offset) => return self.context_store(offset, len.min(8), value),
         };
         // SAFETY: `check_sized` proved that the bytes written below, [addr,
         // addr+len) for 1, 2 and 4 and [addr, addr+8) otherwise, lie in a
@@ -380,7 +396,10 @@ impl<'a> MemoryMap<'a> {
     }
 
     fn check_atomic(&self, addr: u64, len: u64) -> Result<*mut u8, Trap> {
-        let (Target::Private(ptr) | Target::Shared(ptr)) = self.check(addr, len, Access::Write)?;
+        let ptr = match self.check(addr, len, Access::Write)? {
+            Target::Private(ptr) | Target::Shared(ptr) => ptr,
+            Target::Context(offset) => return Err(context::no_atomics(offset, len)),
+        };
         if addr % len != 0 {
             return Err(Trap::MisalignedAtomic { addr, len });
         }
@@ -475,6 +494,10 @@ impl<'a> MemoryMap<'a> {
                 // SAFETY: every byte is inside one live shared region (check).
                 .map(|i| unsafe { AtomicU8::from_ptr(ptr.add(i)) }.load(Ordering::Relaxed))
                 .collect()),
+            // Helpers see the context as the program does, field by field.
+            Target::Context(offset) => (0..len)
+                .map(|i| self.context_load(offset + i, 1).map(|b| b as u8))
+                .collect(),
         }
     }
 
@@ -498,6 +521,11 @@ impl<'a> MemoryMap<'a> {
                     // SAFETY: every byte is inside one live writable shared
                     // region (check).
                     unsafe { AtomicU8::from_ptr(ptr.add(i)) }.store(byte, Ordering::Relaxed);
+                }
+            }
+            Target::Context(offset) => {
+                for (i, &byte) in bytes.iter().enumerate() {
+                    self.context_store(offset + i as u64, 1, u64::from(byte))?;
                 }
             }
         }
