@@ -7,9 +7,21 @@
 //! "unwind" helper). This is not Linux's helper 5.
 
 use crate::helpers::{HelperError, HelperRegistry};
+use crate::Config;
+use bpfbox_abi::ProgramType;
 
 /// Number of the unwind helper in the conformance table.
 pub const UNWIND_HELPER: u32 = 5;
+
+/// A [`Config`] for the conformance program type: its helper table, the
+/// default budget, no maps.
+pub fn config() -> Config {
+    Config {
+        helpers: helpers(),
+        program_type: ProgramType::Conformance,
+        ..Config::default()
+    }
+}
 
 /// The conformance program type's helper table.
 pub fn helpers() -> HelperRegistry {

@@ -19,7 +19,7 @@
 
 use bpfbox::conformance::{self, parse_hex_bytes};
 use bpfbox::isa::Program;
-use bpfbox::{AlignedMemory, Config, Vm};
+use bpfbox::{AlignedMemory, Vm};
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -86,10 +86,7 @@ fn run(stdin: &[u8], memory: &[u8]) -> Result<u64, String> {
         std::str::from_utf8(stdin).map_err(|e| format!("program on stdin is not text: {e}"))?;
     let bytes = parse_hex_bytes(text).map_err(|e| format!("program on stdin: {e}"))?;
     let program = Program::from_bytes(&bytes).map_err(|e| e.to_string())?;
-    let config = Config {
-        helpers: conformance::helpers(),
-        ..Config::default()
-    };
+    let config = conformance::config();
     let vm = Vm::new(program, config).map_err(|e| e.to_string())?;
     let mut memory = AlignedMemory::copy_from(memory);
     vm.run(memory.as_mut_slice()).map_err(|e| e.to_string())

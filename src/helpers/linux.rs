@@ -313,8 +313,13 @@ fn redirect_map(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
         MapType::Cpumap,
         MapType::Xskmap,
     ];
-    let present = redirect_types.contains(&map.def().map_type)
-        && matches!(map.lookup(&key.to_le_bytes()), Ok(Some(_)));
+    // XSKMAP answers host lookups with EOPNOTSUPP, so ask for its keys.
+    let key_bytes = key.to_le_bytes();
+    let present = match map.def().map_type {
+        MapType::Xskmap => map.keys().is_ok_and(|keys| keys.iter().any(|k| k[..] == key_bytes)),
+        t if redirect_types.contains(&t) => matches!(map.lookup(&key_bytes), Ok(Some(_))),
+        _ => false,
+    };
     if present {
         ctx.set_redirect(Redirect::Map {
             map_id: map.id(),

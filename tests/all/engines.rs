@@ -5,7 +5,7 @@
 
 use crate::data_file::{self, DataTest, Expected};
 use bpfbox::isa::Program;
-use bpfbox::{conformance, AlignedMemory, Config, RunState, Vm};
+use bpfbox::{conformance, AlignedMemory, RunState, Vm};
 use std::path::Path;
 
 /// An execution engine under test.
@@ -19,10 +19,7 @@ const ENGINES: &[Engine] = &[Engine::Interpreter];
 /// Runs one test on one engine: r0 and the memory afterwards, or the error text.
 fn run(engine: Engine, test: &DataTest) -> Result<(u64, Vec<u8>), String> {
     let program = Program::from_bytes(&test.program).map_err(|e| e.to_string())?;
-    let config = Config {
-        helpers: conformance::helpers(),
-        ..Config::default()
-    };
+    let config = conformance::config();
     let vm = match engine {
         Engine::Interpreter => Vm::new(program, config).map_err(|e| e.to_string())?,
     };
