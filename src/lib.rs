@@ -60,3 +60,8 @@ pub const STACK_FRAME_SIZE: u64 = 512;
 pub const MAX_CALL_FRAMES: usize = 8;
 /// The default instruction budget of a run.
 pub const DEFAULT_BUDGET: u64 = 100_000_000;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
