@@ -293,10 +293,49 @@ impl Vm {
     fn execute_inner<T: Tracer>(
         &self,
         state: &mut RunState,
-        input: Input<'_>,
+        mut input: Input<'_>,
         data: &mut dyn Any,
         tracer: &mut T,
     ) -> Result<RunOutcome, RunError> {
+        state.trace.clear();
+        let mut carried = Carried {
+            budget_left: self.budget,
+            executed: 0,
+            tail_calls: 0,
+            redirect: None,
+        };
+        // A tail call continues the run with another program: same input,
+        // same state, the rest of the budget.
+        let mut next: Option<Arc<Vm>> = None;
+        loop {
+            let vm: &Vm = next.as_deref().unwrap_or(self);
+            let (finished, tail_call) =
+                vm.run_once(state, &mut input, data, tracer, &mut carried)?;
+            match tail_call {
+                None => {
+                    return Ok(RunOutcome {
+                        r0: finished.r0,
+                        instructions: carried.executed,
+                        redirect: carried.redirect,
+                    })
+                }
+                Some(target) => {
+                    carried.tail_calls += 1;
+                    next = Some(target);
+                }
+            }
+        }
+    }
+
+    /// One program's part of a run: until it exits, faults or tail-calls.
+    fn run_once<T: Tracer>(
+        &self,
+        state: &mut RunState,
+        input: &mut Input<'_>,
+        data: &mut dyn Any,
+        tracer: &mut T,
+        carried: &mut Carried,
+    ) -> Result<(exec::Finished, Option<Arc<Vm>>), RunError> {
         let program_type = self.program_type;
         let packet_role = match program_type {
             ProgramType::Xdp => Some(PacketRole::Xdp),
@@ -309,7 +348,6 @@ impl Vm {
         // Deleted map elements are reclaimed only after every run that could
         // hold their address has ended: runs of programs with maps pin.
         let _epoch = (!self.maps.is_empty()).then(crossbeam_epoch::pin);
-        state.trace.clear();
         let mut env = HelperEnv {
             data,
             maps: &self.maps,
@@ -318,12 +356,14 @@ impl Vm {
             rng: &mut state.rng,
             trace: &mut state.trace,
             program_type,
-            redirect: None,
+            redirect: carried.redirect,
+            depth: 0,
+            tail_calls: carried.tail_calls,
+            tail_call: None,
         };
         let mut map = MemoryMap::new(&mut state.stack.0, STACK_FRAME_SIZE);
         map.enter_frame(map.stack_top() - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
-        let mut input = input;
-        let (r1, r2) = match (&mut input, packet_role) {
+        let (r1, r2) = match (&mut *input, packet_role) {
             (Input::Bytes(memory), None) => match program_type {
                 ProgramType::Buffer | ProgramType::Conformance => {
                     if memory.is_empty() {
@@ -363,22 +403,29 @@ impl Vm {
             interrupt: &state.interrupt,
             registry: &self.helpers,
             env: &mut env,
-            budget: self.budget,
+            budget: carried.budget_left,
         };
         let result = exec::run(&self.compiled, machine, r1, r2, tracer);
         let bounds = map.packet_bounds();
-        let redirect = env.redirect;
+        carried.redirect = env.redirect;
+        let tail_call = env.tail_call.take();
         if let (Some(bounds), Input::Packet(packet)) = (bounds, input) {
             // The packet as the program left it, after any adjust_head/tail.
             packet.set_bounds(bounds);
         }
         let finished = result?;
-        Ok(RunOutcome {
-            r0: finished.r0,
-            instructions: finished.executed,
-            redirect,
-        })
+        carried.executed += finished.executed;
+        carried.budget_left -= finished.executed;
+        Ok((finished, tail_call))
     }
+}
+
+/// What a run carries from one program to the next across tail calls.
+struct Carried {
+    budget_left: u64,
+    executed: u64,
+    tail_calls: u32,
+    redirect: Option<Redirect>,
 }
 
 /// What a run is given.

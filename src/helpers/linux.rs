@@ -16,12 +16,13 @@
 //! | 44, 54, 65 | `xdp_adjust_head`, `xdp_adjust_meta`, `xdp_adjust_tail` | within the packet buffer's head- and tailroom ([`crate::packet`]) |
 //! | 23, 51 | `redirect`, `redirect_map` | recorded as the run's verdict ([`crate::RunOutcome::redirect`]) |
 //! | 26, 9 | `skb_load_bytes`, `skb_store_bytes` | offsets from the packet's start; `-EFAULT` outside it |
+//! | 28, 10, 11 | `csum_diff`, `l3_csum_replace`, `l4_csum_replace` | the arithmetic is in `helpers/csum.rs` |
 //!
 //! A helper whose pointer arguments point outside the run's memory fails
 //! the run with an out-of-bounds trap at the call (a verified program cannot
 //! do that); an argument that should be a map and is not fails the run too.
 
-use super::{printk, HelperContext, HelperError, HelperRegistry, Redirect};
+use super::{csum, printk, HelperContext, HelperError, HelperRegistry, Redirect};
 use crate::error::Access;
 use crate::maps::Map;
 use bpfbox_abi::errno::{neg, EFAULT, EINVAL};
@@ -316,7 +317,9 @@ fn redirect_map(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
     // XSKMAP answers host lookups with EOPNOTSUPP, so ask for its keys.
     let key_bytes = key.to_le_bytes();
     let present = match map.def().map_type {
-        MapType::Xskmap => map.keys().is_ok_and(|keys| keys.iter().any(|k| k[..] == key_bytes)),
+        MapType::Xskmap => map
+            .keys()
+            .is_ok_and(|keys| keys.iter().any(|k| k[..] == key_bytes)),
         t if redirect_types.contains(&t) => matches!(map.lookup(&key_bytes), Ok(Some(_))),
         _ => false,
     };
@@ -361,6 +364,44 @@ fn skb_store_bytes(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult
     } else {
         neg(EFAULT)
     })
+}
+
+fn csum_diff(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    // Bounded before reading: csum::csum_diff refuses more than 512 bytes.
+    if a[1] > 512 || a[3] > 512 {
+        return Ok(neg(EINVAL));
+    }
+    let from = ctx.memory().read_bytes(a[0], a[1])?;
+    let to = ctx.memory().read_bytes(a[2], a[3])?;
+    Ok(csum::csum_diff(&from, &to, a[4] as u32).unwrap_or_else(neg))
+}
+
+/// The body of `l3_csum_replace`/`l4_csum_replace`: the checksum field is
+/// at `offset` from the packet's start, updated in place.
+fn csum_replace(
+    ctx: &mut HelperContext<'_, '_>,
+    a: [u64; 5],
+    allowed_flags: u64,
+    update: fn([u8; 2], u64, u64, u64) -> Result<[u8; 2], i32>,
+) -> HelperResult {
+    let (offset, from, to, flags) = (a[1] & 0xffff_ffff, a[2], a[3], a[4]);
+    if flags & !allowed_flags != 0 {
+        return Ok(neg(EINVAL));
+    }
+    if offset > 0xffff || offset % 2 != 0 {
+        return Ok(neg(EFAULT));
+    }
+    let Some(field) = ctx.memory().packet_bytes(offset, 2) else {
+        return Ok(neg(EFAULT));
+    };
+    match update([field[0], field[1]], from, to, flags) {
+        Ok(new) => Ok(if ctx.memory().write_packet(offset, &new) {
+            0
+        } else {
+            neg(EFAULT)
+        }),
+        Err(e) => Ok(neg(e)),
+    }
 }
 
 /// Registers every helper of this module in `registry`.
@@ -431,4 +472,13 @@ pub(crate) fn register_all(registry: &mut HelperRegistry) {
     add(HelperId::REDIRECT_MAP, redirect_map);
     add(HelperId::SKB_LOAD_BYTES, skb_load_bytes);
     add(HelperId::SKB_STORE_BYTES, skb_store_bytes);
+    add(HelperId::CSUM_DIFF, csum_diff);
+    add(HelperId::L3_CSUM_REPLACE, |ctx, a| {
+        csum_replace(ctx, a, 0xf, |field, from, to, flags| {
+            csum::l3_csum_replace(field, from, to, flags & 0xf)
+        })
+    });
+    add(HelperId::L4_CSUM_REPLACE, |ctx, a| {
+        csum_replace(ctx, a, 0xff, csum::l4_csum_replace)
+    });
 }

@@ -12,6 +12,7 @@
 //! [`HelperRegistry::linux`] holds the Linux helpers bpfbox implements
 //! ([`linux`]), with the kernel's argument and return conventions.
 
+mod csum;
 mod host;
 pub mod linux;
 mod printk;
@@ -64,6 +65,12 @@ pub(crate) struct HelperEnv<'r> {
     pub trace: &'r mut Vec<String>,
     pub program_type: ProgramType,
     pub redirect: Option<Redirect>,
+    /// Call frames below the current one when a helper is called.
+    pub depth: usize,
+    /// Tail calls the run has made so far.
+    pub tail_calls: u32,
+    /// The program a successful `tail_call` continues with.
+    pub tail_call: Option<Arc<crate::Vm>>,
 }
 
 /// Where `redirect` or `redirect_map` sent the packet: the run's verdict

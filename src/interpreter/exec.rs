@@ -82,7 +82,9 @@ fn call_helper<'m>(
     regs: &mut [u64; 16],
     memory: &mut MemoryMap<'m>,
     env: &mut HelperEnv<'m>,
+    depth: usize,
 ) -> Result<Option<u64>, Trap> {
+    env.depth = depth;
     let mut ctx = HelperContext { memory, env };
     let args = [regs[1], regs[2], regs[3], regs[4], regs[5]];
     // A helper is embedder code: a panic in it fails the run instead of
@@ -498,7 +500,8 @@ pub(crate) fn run<T: Tracer>(
                     op.off as u32,
                     &mut regs,
                     memory,
-                    env
+                    env,
+                    frames.len()
                 )) {
                     finish!(r0);
                 }
@@ -508,8 +511,14 @@ pub(crate) fn run<T: Tracer>(
                 let Some(helper) = u32::try_from(id).ok().and_then(|n| registry.get(n)) else {
                     fault!(Trap::UnknownHelper(id));
                 };
-                if let Some(r0) = check!(call_helper(&**helper, id as u32, &mut regs, memory, env))
-                {
+                if let Some(r0) = check!(call_helper(
+                    &**helper,
+                    id as u32,
+                    &mut regs,
+                    memory,
+                    env,
+                    frames.len()
+                )) {
                     finish!(r0);
                 }
             }

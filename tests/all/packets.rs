@@ -503,3 +503,64 @@ fn kprobe_reads_its_registers_and_may_not_write_them() {
         Trap::ContextAccess { offset: 112, .. }
     ));
 }
+
+/// The IPv4 header checksum of `header` (checksum field included).
+fn ipv4_checksum(header: &[u8]) -> u16 {
+    let mut sum: u32 = header
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+#[test]
+fn tc_decrements_ttl_and_fixes_the_checksum_incrementally() {
+    let mut frame = ipv4_packet(6, 80);
+    frame[14..34].copy_from_slice(&[
+        0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8, 0x00,
+        0x01, 0xc0, 0xa8, 0x00, 0xc7,
+    ]);
+    let check = ipv4_checksum(&frame[14..34]);
+    frame[24..26].copy_from_slice(&check.to_be_bytes());
+    assert_eq!(check, 0xb861);
+    // Load the TTL/protocol word, decrement TTL, store it, fix the checksum.
+    let vm = load(
+        ProgramType::SchedCls,
+        "
+        mov %r6, %r1
+        ldxw %r2, [%r1+76]
+        ldxw %r3, [%r1+80]
+        mov %r4, %r2
+        add %r4, 34
+        jgt %r4, %r3, out
+        ldxh %r7, [%r2+22]
+        mov %r8, %r7
+        sub %r8, 1
+        stxh [%r2+22], %r8
+        mov %r1, %r6
+        mov %r2, 24
+        mov %r3, %r7
+        mov %r4, %r8
+        mov %r5, 2
+        call 10
+        exit
+    out:
+        mov %r0, -1
+        exit
+        ",
+        &[],
+    );
+    let mut packet = Packet::new(&frame);
+    assert_eq!(
+        vm.execute_packet(&mut RunState::new(), &mut packet)
+            .unwrap()
+            .r0,
+        0
+    );
+    let header = &packet.data()[14..34];
+    assert_eq!(header[8], 0x3f);
+    assert_eq!(ipv4_checksum(header), 0, "the updated checksum verifies");
+}
