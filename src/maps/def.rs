@@ -2,7 +2,7 @@
 //! definition needs, computed without allocating.
 
 use super::arena::{self, round8};
-use super::{hash, perf, ringbuf, Inner, MapError, MapOptions};
+use super::{hash, lpm, of_maps, perf, ringbuf, Inner, MapError, MapOptions};
 use bpfbox_abi::maps::{flags as def_flags, MapDef, MapDefError, MapField, MapType};
 
 /// The map creation flags the kernel accepts for each supported type.
@@ -15,6 +15,10 @@ fn allowed_flags(map_type: MapType) -> Option<u32> {
         MapType::Hash | MapType::PercpuHash => NO_PREALLOC | NUMA_NODE | access,
         MapType::LruHash | MapType::LruPercpuHash => NO_COMMON_LRU | NUMA_NODE | access,
         MapType::Queue | MapType::Stack => NUMA_NODE | access,
+        MapType::LpmTrie => NO_PREALLOC | NUMA_NODE | access,
+        // Programs only look maps of maps up: no program access flags.
+        MapType::ArrayOfMaps => NUMA_NODE | RDONLY | WRONLY,
+        MapType::HashOfMaps => NO_PREALLOC | NUMA_NODE | RDONLY | WRONLY,
         MapType::Ringbuf | MapType::Cpumap => NUMA_NODE,
         MapType::PerfEventArray | MapType::Devmap | MapType::DevmapHash | MapType::Xskmap => {
             NUMA_NODE | RDONLY | WRONLY
@@ -88,6 +92,8 @@ pub(super) fn memory_needed(def: &MapDef, options: &MapOptions) -> Result<usize,
         MapType::Queue | MapType::Stack => mul(entries, u64::from(def.value_size)),
         MapType::Ringbuf => ringbuf::memory(entries),
         MapType::PerfEventArray => perf::memory(entries),
+        MapType::LpmTrie => lpm::memory(def, cpus),
+        MapType::ArrayOfMaps | MapType::HashOfMaps => of_maps::memory(def),
         _ => u64::MAX,
     };
     let total = bytes

@@ -8,9 +8,12 @@
 //!
 //! # Types
 //! ARRAY, PERCPU_ARRAY, HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH, QUEUE,
-//! STACK, RINGBUF and PERF_EVENT_ARRAY, plus DEVMAP, DEVMAP_HASH, CPUMAP and
-//! XSKMAP as plain storage of their 4- or 8-byte values (redirect targets).
-//! Creating any other type fails with [`MapError::Unsupported`].
+//! STACK, RINGBUF, PERF_EVENT_ARRAY and LPM_TRIE (longest-prefix match),
+//! plus DEVMAP, DEVMAP_HASH, CPUMAP and XSKMAP as plain storage of their 4-
+//! or 8-byte values (redirect targets). ARRAY_OF_MAPS and HASH_OF_MAPS hold
+//! other maps and are created with [`Map::create_of_maps`], from an inner
+//! map template. Creating any other type fails with
+//! [`MapError::Unsupported`].
 //!
 //! # Values
 //! Values live in one preallocated, zeroed allocation per map (like the
@@ -28,13 +31,13 @@
 //! # Concurrency
 //! - Host operations are linearizable. Arrays update in place under striped
 //!   sequence locks, and host reads of them are lock-free (optimistic, with a
-//!   lock as fallback). Hash maps keep their index under a
-//!   [`std::sync::RwLock`]: lookups take the read lock, so they are not
-//!   lock-free yet.
-//! - Replacing a HASH or LRU_HASH element writes a new slot and retires the
-//!   old one, as the kernel's preallocated hash tables do, so a program that
-//!   holds the old pointer keeps seeing the old value. Per-CPU hash values
-//!   and array values are updated in place, as in the kernel.
+//!   lock as fallback). Hash maps, LPM tries and maps of maps keep their
+//!   index under a [`std::sync::RwLock`]: lookups take the read lock, so
+//!   they are not lock-free yet.
+//! - Replacing a HASH, LRU_HASH or LPM_TRIE element writes a new slot and
+//!   retires the old one, as the kernel's preallocated hash tables do, so a
+//!   program that holds the old pointer keeps seeing the old value. Per-CPU
+//!   hash values and array values are updated in place, as in the kernel.
 //! - A retired slot (deleted, replaced or evicted) is reused only after every
 //!   run that could hold its address has ended: it goes back to the free list
 //!   through `crossbeam_epoch` deferred reclamation, and the runtime pins an
@@ -62,9 +65,12 @@ mod array;
 mod def;
 mod error;
 mod hash;
+mod lpm;
+mod of_maps;
 mod perf;
 mod prog;
 mod queue;
+mod registry;
 mod ringbuf;
 pub mod typed;
 
@@ -72,6 +78,8 @@ use array::ArrayMap;
 use bpfbox_abi::maps::{flags as def_flags, update, MapDef, MapType};
 pub use error::MapError;
 use hash::HashMap as HashTable;
+use lpm::LpmTrie;
+use of_maps::OfMaps;
 use perf::PerfMap;
 pub use perf::{PerfEvent, PERF_BUFFER_BYTES};
 use queue::QueueMap;
@@ -125,6 +133,8 @@ enum Storage {
     Queue(QueueMap),
     Ringbuf(RingBuf),
     Perf(PerfMap),
+    Lpm(LpmTrie),
+    OfMaps(OfMaps),
 }
 
 impl fmt::Debug for Map {
@@ -189,8 +199,48 @@ impl Map {
     /// [`MapError::Unsupported`] for a type bpfbox does not implement,
     /// [`MapError::NoCpus`], [`MapError::MemoryLimit`] when it would take
     /// more than `options.memory_limit` bytes, [`MapError::Alloc`] when the
-    /// allocator refuses.
+    /// allocator refuses, [`MapError::InnerMapTemplate`] for maps of maps
+    /// (see [`Map::create_of_maps`]).
     pub fn create(name: &str, def: MapDef, options: &MapOptions) -> Result<Map, MapError> {
+        let cpus = options.cpus;
+        Map::with_storage(name, def, options, || {
+            Ok(match def.map_type {
+                MapType::Array
+                | MapType::PercpuArray
+                | MapType::Devmap
+                | MapType::Cpumap
+                | MapType::Xskmap => Storage::Array(ArrayMap::new(&def, cpus)?),
+                MapType::Hash
+                | MapType::PercpuHash
+                | MapType::LruHash
+                | MapType::LruPercpuHash
+                | MapType::DevmapHash => Storage::Hash(HashTable::new(&def, cpus)?),
+                MapType::Queue | MapType::Stack => Storage::Queue(QueueMap::new(&def)?),
+                MapType::Ringbuf => Storage::Ringbuf(RingBuf::new(&def)?),
+                MapType::PerfEventArray => Storage::Perf(PerfMap::new(&def)),
+                MapType::LpmTrie => Storage::Lpm(LpmTrie::new(&def, cpus)?),
+                MapType::ArrayOfMaps | MapType::HashOfMaps => {
+                    return Err(MapError::InnerMapTemplate(
+                        "maps of maps need one: create them with Map::create_of_maps",
+                    ))
+                }
+                map_type => {
+                    return Err(MapError::Unsupported {
+                        map_type,
+                        operation: "creating this map type",
+                    })
+                }
+            })
+        })
+    }
+
+    /// Checks `def` and its size, makes its storage and registers the map.
+    fn with_storage(
+        name: &str,
+        def: MapDef,
+        options: &MapOptions,
+        storage: impl FnOnce() -> Result<Storage, MapError>,
+    ) -> Result<Map, MapError> {
         let needed = Map::memory_needed(&def, options)?;
         if needed > options.memory_limit {
             return Err(MapError::MemoryLimit {
@@ -198,39 +248,19 @@ impl Map {
                 limit: options.memory_limit,
             });
         }
-        let cpus = options.cpus;
-        let storage = match def.map_type {
-            MapType::Array
-            | MapType::PercpuArray
-            | MapType::Devmap
-            | MapType::Cpumap
-            | MapType::Xskmap => Storage::Array(ArrayMap::new(&def, cpus)?),
-            MapType::Hash
-            | MapType::PercpuHash
-            | MapType::LruHash
-            | MapType::LruPercpuHash
-            | MapType::DevmapHash => Storage::Hash(HashTable::new(&def, cpus)?),
-            MapType::Queue | MapType::Stack => Storage::Queue(QueueMap::new(&def)?),
-            MapType::Ringbuf => Storage::Ringbuf(RingBuf::new(&def)?),
-            MapType::PerfEventArray => Storage::Perf(PerfMap::new(&def)),
-            map_type => {
-                return Err(MapError::Unsupported {
-                    map_type,
-                    operation: "creating this map type",
-                })
-            }
-        };
-        Ok(Map {
+        let map = Map {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
                 def,
                 id: next_id(),
-                cpus,
+                cpus: options.cpus,
                 memory_size: needed,
                 frozen: AtomicBool::new(false),
-                storage,
+                storage: storage()?,
             }),
-        })
+        };
+        registry::register(&map);
+        Ok(map)
     }
 
     /// The bytes a map of this definition would take ([`Map::memory_size`]),
@@ -347,7 +377,10 @@ impl Map {
     /// The value stored under `key`, `None` if there is none. For per-CPU
     /// maps, every CPU's value, each padded with zeroes to a multiple of 8
     /// bytes, concatenated (the kernel's user-space layout). For a queue or
-    /// stack (empty key), the next value [`Map::pop`] would return.
+    /// stack (empty key), the next value [`Map::pop`] would return. For an
+    /// LPM trie, the value of the longest stored prefix matching the key.
+    /// For a map of maps, the inner map's [`Map::id`], little-endian (see
+    /// [`Map::inner`]).
     ///
     /// # Errors
     /// [`MapError::KeySize`]; [`MapError::Permission`] for a `BPF_F_WRONLY`
@@ -360,6 +393,8 @@ impl Map {
             Storage::Array(a) => a.lookup(key),
             Storage::Hash(h) => Ok(h.lookup(key)),
             Storage::Queue(q) => Ok(q.pop(true)),
+            Storage::Lpm(l) => Ok(l.lookup(key)),
+            Storage::OfMaps(o) => Ok(of_maps::lookup(o, key)),
             Storage::Ringbuf(_) | Storage::Perf(_) => Err(self.unsupported("lookup")),
         }
     }
@@ -367,7 +402,9 @@ impl Map {
     /// Creates or replaces the element under `key`. `flags` is `BPF_ANY`,
     /// `BPF_NOEXIST` (create only) or `BPF_EXIST` (replace only). Per-CPU
     /// maps take every CPU's value in the [`Map::lookup`] layout. For a queue
-    /// or stack (empty key) this is [`Map::push`].
+    /// or stack (empty key) this is [`Map::push`]. An LPM trie creates or
+    /// replaces the exact prefix the key names. A map of maps takes the
+    /// little-endian [`Map::id`] of a live map (see [`Map::set_inner`]).
     ///
     /// # Errors
     /// [`MapError::KeySize`], [`MapError::ValueSize`], [`MapError::Flags`],
@@ -376,7 +413,9 @@ impl Map {
     /// [`MapError::Full`], [`MapError::IndexOutOfRange`],
     /// [`MapError::NoMemory`], [`MapError::Permission`] for a `BPF_F_RDONLY`
     /// or frozen map, [`MapError::Unsupported`] for ring buffers and perf
-    /// event arrays.
+    /// event arrays; for LPM tries [`MapError::PrefixLen`] and
+    /// [`MapError::NoSpace`] (full); for maps of maps
+    /// [`MapError::NoSuchMap`] and [`MapError::InnerMapMismatch`].
     pub fn update(&self, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
         self.host_write("update")?;
         self.check_key(key)?;
@@ -389,16 +428,21 @@ impl Map {
         match &self.inner.storage {
             Storage::Array(a) => a.update(key, value, flags, None),
             Storage::Hash(h) => h.update(key, value, flags, None),
+            Storage::Lpm(l) => l.update(key, value, flags),
+            Storage::OfMaps(o) => of_maps::update(o, key, value, flags),
             Storage::Queue(_) | Storage::Ringbuf(_) | Storage::Perf(_) => {
                 Err(self.unsupported("update"))
             }
         }
     }
 
-    /// Deletes the element under `key`.
+    /// Deletes the element under `key` (for an LPM trie, the exact prefix
+    /// it names).
     ///
     /// # Errors
     /// [`MapError::KeySize`], [`MapError::NotFound`],
+    /// [`MapError::PrefixLen`], [`MapError::IndexOutOfRange`] (arrays of
+    /// maps),
     /// [`MapError::Permission`], [`MapError::InvalidOperation`] for arrays
     /// (elements cannot be deleted) and queues and stacks,
     /// [`MapError::Unsupported`] for ring buffers and perf event arrays.
@@ -408,13 +452,17 @@ impl Map {
         match &self.inner.storage {
             Storage::Array(a) => a.delete(key),
             Storage::Hash(h) => h.delete(key),
+            Storage::Lpm(l) => l.delete(key),
+            Storage::OfMaps(o) => of_maps::delete(o, key),
             Storage::Queue(_) => Err(self.invalid("delete")),
             Storage::Ringbuf(_) | Storage::Perf(_) => Err(self.unsupported("delete")),
         }
     }
 
-    /// Every key: array indices in order (little-endian `u32`s), hash keys in
-    /// no particular order. See [`Map::key_iter`] to list the indices of a
+    /// Every key: array indices in order (little-endian `u32`s, every index
+    /// for arrays of maps too, as the kernel iterates them), hash keys in no
+    /// particular order, LPM trie prefixes longest first (data past the
+    /// prefix zeroed). See [`Map::key_iter`] to list the indices of a
     /// large array without collecting them.
     ///
     /// # Errors
@@ -436,7 +484,12 @@ impl Map {
             Storage::Array(_) | Storage::Perf(_) => {
                 KeysInner::Indices(0..self.inner.def.max_entries)
             }
+            Storage::OfMaps(_) if self.map_type() == MapType::ArrayOfMaps => {
+                KeysInner::Indices(0..self.inner.def.max_entries)
+            }
             Storage::Hash(h) => KeysInner::Listed(h.keys().into_iter()),
+            Storage::Lpm(l) => KeysInner::Listed(l.keys().into_iter()),
+            Storage::OfMaps(o) => KeysInner::Listed(of_maps::keys(o).into_iter()),
             Storage::Queue(_) => return Err(self.invalid("iterating keys")),
             Storage::Ringbuf(_) => return Err(self.unsupported("iterating keys")),
         };

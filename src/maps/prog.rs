@@ -21,15 +21,19 @@ impl Map {
         match &self.inner.storage {
             Storage::Array(a) => a.region(writable).into_iter().collect(),
             Storage::Hash(h) => vec![h.region(writable)],
+            Storage::Lpm(l) => vec![l.region(writable)],
             Storage::Ringbuf(r) => vec![r.region()],
-            Storage::Queue(_) | Storage::Perf(_) => Vec::new(),
+            Storage::Queue(_) | Storage::Perf(_) | Storage::OfMaps(_) => Vec::new(),
         }
     }
 
     /// The address of the value under `key` for a run on CPU slot `cpu`
     /// (its own value for per-CPU maps), `None` if there is none. LRU maps
-    /// mark the element referenced. The caller holds an epoch guard while it
-    /// uses the address.
+    /// mark the element referenced; LPM tries return the value of the
+    /// longest matching prefix. The caller holds an epoch guard while it
+    /// uses the address. For a map of maps this is not an address but the
+    /// inner map's handle ([`crate::helpers::map_handle`]; see
+    /// [`Map::resolve_inner`]).
     pub(crate) fn prog_lookup(&self, key: &[u8], cpu: usize) -> Option<u64> {
         if key.len() != self.inner.def.key_size as usize || cpu >= self.inner.cpus {
             return None;
@@ -37,6 +41,8 @@ impl Map {
         match &self.inner.storage {
             Storage::Array(a) => a.prog_lookup(key, cpu),
             Storage::Hash(h) => h.prog_lookup(key, cpu),
+            Storage::Lpm(l) => l.prog_lookup(key),
+            Storage::OfMaps(o) => super::of_maps::prog_lookup(o, key),
             Storage::Queue(_) | Storage::Ringbuf(_) | Storage::Perf(_) => None,
         }
     }
@@ -64,6 +70,7 @@ impl Map {
         let result = match &self.inner.storage {
             Storage::Array(a) => a.update(key, value, flags, Some(cpu)),
             Storage::Hash(h) => h.update(key, value, flags, Some(cpu)),
+            Storage::Lpm(l) => l.update(key, value, flags),
             _ => Err(self.invalid("update from a program")),
         };
         result.map_err(|e| e.errno())
@@ -77,6 +84,7 @@ impl Map {
         }
         let result = match &self.inner.storage {
             Storage::Hash(h) if self.map_type() != MapType::DevmapHash => h.delete(key),
+            Storage::Lpm(l) => l.delete(key),
             _ => Err(self.invalid("delete from a program")),
         };
         result.map_err(|e| e.errno())
