@@ -360,6 +360,7 @@ impl Vm {
             depth: 0,
             tail_calls: carried.tail_calls,
             tail_call: None,
+            inner_maps: Vec::new(),
         };
         let mut map = MemoryMap::new(&mut state.stack.0, STACK_FRAME_SIZE);
         map.enter_frame(map.stack_top() - STACK_FRAME_SIZE, STACK_FRAME_SIZE);

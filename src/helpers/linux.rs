@@ -16,6 +16,7 @@
 //! | 44, 54, 65 | `xdp_adjust_head`, `xdp_adjust_meta`, `xdp_adjust_tail` | within the packet buffer's head- and tailroom ([`crate::packet`]) |
 //! | 23, 51 | `redirect`, `redirect_map` | recorded as the run's verdict ([`crate::RunOutcome::redirect`]) |
 //! | 26, 9 | `skb_load_bytes`, `skb_store_bytes` | offsets from the packet's start; `-EFAULT` outside it |
+//! | 12 | `tail_call` | continues the run with a program from a `PROG_ARRAY` ([`crate::Map::set_program`]), at most [`MAX_TAIL_CALLS`] times; from the entry function only |
 //! | 28, 10, 11 | `csum_diff`, `l3_csum_replace`, `l4_csum_replace` | the arithmetic is in `helpers/csum.rs` |
 //!
 //! A helper whose pointer arguments point outside the run's memory fails
@@ -25,7 +26,7 @@
 use super::{csum, printk, HelperContext, HelperError, HelperRegistry, Redirect};
 use crate::error::Access;
 use crate::maps::Map;
-use bpfbox_abi::errno::{neg, EFAULT, EINVAL};
+use bpfbox_abi::errno::{neg, E2BIG, EFAULT, EINVAL, ENOENT};
 use bpfbox_abi::helpers::HelperId;
 use bpfbox_abi::program_types::{TcAction, XdpAction};
 use bpfbox_abi::MapType;
@@ -66,6 +67,15 @@ fn read(ctx: &mut HelperContext<'_, '_>, addr: u64, len: u32) -> Result<Vec<u8>,
 fn map_lookup_elem(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
     let map = map_arg(ctx, a[0], 1)?;
     let key = read(ctx, a[1], map.def().key_size)?;
+    if matches!(
+        map.def().map_type,
+        MapType::ArrayOfMaps | MapType::HashOfMaps
+    ) {
+        return Ok(match map.prog_lookup_inner(&key) {
+            Some(inner) => ctx.adopt_inner(inner),
+            None => 0,
+        });
+    }
     Ok(map.prog_lookup(&key, cpu_slot(ctx, &map)).unwrap_or(0))
 }
 
@@ -366,6 +376,34 @@ fn skb_store_bytes(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult
     })
 }
 
+/// Most tail calls in one run (the kernel's `MAX_TAIL_CALL_CNT`).
+pub const MAX_TAIL_CALLS: u32 = 33;
+
+fn tail_call(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    let map = map_arg(ctx, a[1], 2)?;
+    if map.def().map_type != MapType::ProgArray {
+        return Ok(neg(EINVAL));
+    }
+    if ctx.env.depth > 0 {
+        return Err(HelperError::Failed(
+            "tail calls from sub-programs are not supported yet".to_string(),
+        ));
+    }
+    // A tail call that cannot happen falls through to the next instruction.
+    if ctx.env.tail_calls >= MAX_TAIL_CALLS {
+        return Ok(neg(E2BIG));
+    }
+    let Some(target) = map.program(a[2] as u32) else {
+        return Ok(neg(ENOENT));
+    };
+    if target.program_type() != ctx.program_type() {
+        return Ok(neg(EINVAL));
+    }
+    // The run continues with `target` from its first instruction.
+    ctx.env.tail_call = Some(target);
+    Err(HelperError::Exit(0))
+}
+
 fn csum_diff(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
     // Bounded before reading: csum::csum_diff refuses more than 512 bytes.
     if a[1] > 512 || a[3] > 512 {
@@ -376,13 +414,16 @@ fn csum_diff(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
     Ok(csum::csum_diff(&from, &to, a[4] as u32).unwrap_or_else(neg))
 }
 
+/// An incremental checksum update: field, old value, new value, flags.
+type ChecksumUpdate = fn([u8; 2], u64, u64, u64) -> Result<[u8; 2], i32>;
+
 /// The body of `l3_csum_replace`/`l4_csum_replace`: the checksum field is
 /// at `offset` from the packet's start, updated in place.
 fn csum_replace(
     ctx: &mut HelperContext<'_, '_>,
     a: [u64; 5],
     allowed_flags: u64,
-    update: fn([u8; 2], u64, u64, u64) -> Result<[u8; 2], i32>,
+    update: ChecksumUpdate,
 ) -> HelperResult {
     let (offset, from, to, flags) = (a[1] & 0xffff_ffff, a[2], a[3], a[4]);
     if flags & !allowed_flags != 0 {
@@ -473,6 +514,7 @@ pub(crate) fn register_all(registry: &mut HelperRegistry) {
     add(HelperId::SKB_LOAD_BYTES, skb_load_bytes);
     add(HelperId::SKB_STORE_BYTES, skb_store_bytes);
     add(HelperId::CSUM_DIFF, csum_diff);
+    add(HelperId::TAIL_CALL, tail_call);
     add(HelperId::L3_CSUM_REPLACE, |ctx, a| {
         csum_replace(ctx, a, 0xf, |field, from, to, flags| {
             csum::l3_csum_replace(field, from, to, flags & 0xf)

@@ -71,6 +71,9 @@ pub(crate) struct HelperEnv<'r> {
     pub tail_calls: u32,
     /// The program a successful `tail_call` continues with.
     pub tail_call: Option<Arc<crate::Vm>>,
+    /// Inner maps the run looked up in maps of maps: kept alive, and their
+    /// memory reachable, until the run ends.
+    pub inner_maps: Vec<Map>,
 }
 
 /// Where `redirect` or `redirect_map` sent the packet: the run's verdict
@@ -117,7 +120,24 @@ impl<'run, 'mem> HelperContext<'run, 'mem> {
             return None;
         }
         let id = handle as u32;
-        self.env.maps.iter().find(|m| m.id() == id)
+        self.env
+            .maps
+            .iter()
+            .chain(&self.env.inner_maps)
+            .find(|m| m.id() == id)
+    }
+
+    /// Makes an inner map (from a map of maps lookup) one of the run's maps
+    /// until the run ends; returns its handle.
+    pub(crate) fn adopt_inner(&mut self, inner: Map) -> u64 {
+        let handle = map_handle(&inner);
+        if !self.env.inner_maps.iter().any(|m| m.id() == inner.id()) {
+            // SAFETY: the regions are `inner`'s value memory; `inner` stays
+            // in `env.inner_maps`, which outlives the run's memory map.
+            unsafe { self.memory.add_inner_shared(inner.regions()) };
+            self.env.inner_maps.push(inner);
+        }
+        handle
     }
 
     /// The run's CPU slot (per-CPU map slot, `get_smp_processor_id`).

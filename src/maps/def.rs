@@ -2,7 +2,7 @@
 //! definition needs, computed without allocating.
 
 use super::arena::{self, round8};
-use super::{hash, lpm, of_maps, perf, ringbuf, Inner, MapError, MapOptions};
+use super::{hash, lpm, of_maps, perf, prog_array, ringbuf, Inner, MapError, MapOptions};
 use bpfbox_abi::maps::{flags as def_flags, MapDef, MapDefError, MapField, MapType};
 
 /// The map creation flags the kernel accepts for each supported type.
@@ -20,9 +20,11 @@ fn allowed_flags(map_type: MapType) -> Option<u32> {
         MapType::ArrayOfMaps => NUMA_NODE | RDONLY | WRONLY,
         MapType::HashOfMaps => NO_PREALLOC | NUMA_NODE | RDONLY | WRONLY,
         MapType::Ringbuf | MapType::Cpumap => NUMA_NODE,
-        MapType::PerfEventArray | MapType::Devmap | MapType::DevmapHash | MapType::Xskmap => {
-            NUMA_NODE | RDONLY | WRONLY
-        }
+        MapType::PerfEventArray
+        | MapType::ProgArray
+        | MapType::Devmap
+        | MapType::DevmapHash
+        | MapType::Xskmap => NUMA_NODE | RDONLY | WRONLY,
         _ => return None,
     })
 }
@@ -94,6 +96,7 @@ pub(super) fn memory_needed(def: &MapDef, options: &MapOptions) -> Result<usize,
         MapType::PerfEventArray => perf::memory(entries),
         MapType::LpmTrie => lpm::memory(def, cpus),
         MapType::ArrayOfMaps | MapType::HashOfMaps => of_maps::memory(def),
+        MapType::ProgArray => prog_array::memory(def),
         _ => u64::MAX,
     };
     let total = bytes

@@ -69,6 +69,14 @@ pub enum MapError {
         /// The map's `max_entries`.
         max_entries: u32,
     },
+    /// A program of another type than the program array's.
+    #[error("the program array holds {expected} programs, not {got}")]
+    ProgramType {
+        /// The array's program type.
+        expected: &'static str,
+        /// The program's.
+        got: &'static str,
+    },
     /// No free element slot (all pending reclamation).
     #[error("no free element: deleted elements are still in use by running programs")]
     NoMemory,
@@ -146,7 +154,8 @@ impl MapError {
             | MapError::Offset { .. }
             | MapError::PrefixLen { .. }
             | MapError::InnerMapTemplate(_)
-            | MapError::InnerMapMismatch { .. } => errno::EINVAL,
+            | MapError::InnerMapMismatch { .. }
+            | MapError::ProgramType { .. } => errno::EINVAL,
             MapError::NoSpace => errno::ENOSPC,
             MapError::NoSuchMap(_) => EBADF,
             MapError::Unsupported { .. } => errno::EOPNOTSUPP,

@@ -69,6 +69,7 @@ mod lpm;
 mod of_maps;
 mod perf;
 mod prog;
+mod prog_array;
 mod queue;
 mod registry;
 mod ringbuf;
@@ -82,6 +83,7 @@ use lpm::LpmTrie;
 use of_maps::OfMaps;
 use perf::PerfMap;
 pub use perf::{PerfEvent, PERF_BUFFER_BYTES};
+use prog_array::ProgArray;
 use queue::QueueMap;
 use ringbuf::RingBuf;
 use std::fmt;
@@ -135,6 +137,7 @@ enum Storage {
     Perf(PerfMap),
     Lpm(LpmTrie),
     OfMaps(OfMaps),
+    ProgArray(ProgArray),
 }
 
 impl fmt::Debug for Map {
@@ -219,6 +222,7 @@ impl Map {
                 MapType::Ringbuf => Storage::Ringbuf(RingBuf::new(&def)?),
                 MapType::PerfEventArray => Storage::Perf(PerfMap::new(&def)),
                 MapType::LpmTrie => Storage::Lpm(LpmTrie::new(&def, cpus)?),
+                MapType::ProgArray => Storage::ProgArray(ProgArray::new(&def)),
                 MapType::ArrayOfMaps | MapType::HashOfMaps => {
                     return Err(MapError::InnerMapTemplate(
                         "maps of maps need one: create them with Map::create_of_maps",
@@ -395,7 +399,9 @@ impl Map {
             Storage::Queue(q) => Ok(q.pop(true)),
             Storage::Lpm(l) => Ok(l.lookup(key)),
             Storage::OfMaps(o) => Ok(of_maps::lookup(o, key)),
-            Storage::Ringbuf(_) | Storage::Perf(_) => Err(self.unsupported("lookup")),
+            Storage::Ringbuf(_) | Storage::Perf(_) | Storage::ProgArray(_) => {
+                Err(self.unsupported("lookup (use Map::program)"))
+            }
         }
     }
 
@@ -433,6 +439,7 @@ impl Map {
             Storage::Queue(_) | Storage::Ringbuf(_) | Storage::Perf(_) => {
                 Err(self.unsupported("update"))
             }
+            Storage::ProgArray(_) => Err(self.unsupported("update (use Map::set_program)")),
         }
     }
 
@@ -455,7 +462,9 @@ impl Map {
             Storage::Lpm(l) => l.delete(key),
             Storage::OfMaps(o) => of_maps::delete(o, key),
             Storage::Queue(_) => Err(self.invalid("delete")),
-            Storage::Ringbuf(_) | Storage::Perf(_) => Err(self.unsupported("delete")),
+            Storage::Ringbuf(_) | Storage::Perf(_) | Storage::ProgArray(_) => {
+                Err(self.unsupported("delete (use Map::clear_program)"))
+            }
         }
     }
 
@@ -490,6 +499,7 @@ impl Map {
             Storage::Hash(h) => KeysInner::Listed(h.keys().into_iter()),
             Storage::Lpm(l) => KeysInner::Listed(l.keys().into_iter()),
             Storage::OfMaps(o) => KeysInner::Listed(of_maps::keys(o).into_iter()),
+            Storage::ProgArray(p) => KeysInner::Listed(p.keys().into_iter()),
             Storage::Queue(_) => return Err(self.invalid("iterating keys")),
             Storage::Ringbuf(_) => return Err(self.unsupported("iterating keys")),
         };

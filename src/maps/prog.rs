@@ -23,7 +23,9 @@ impl Map {
             Storage::Hash(h) => vec![h.region(writable)],
             Storage::Lpm(l) => vec![l.region(writable)],
             Storage::Ringbuf(r) => vec![r.region()],
-            Storage::Queue(_) | Storage::Perf(_) | Storage::OfMaps(_) => Vec::new(),
+            Storage::Queue(_) | Storage::Perf(_) | Storage::OfMaps(_) | Storage::ProgArray(_) => {
+                Vec::new()
+            }
         }
     }
 
@@ -43,7 +45,9 @@ impl Map {
             Storage::Hash(h) => h.prog_lookup(key, cpu),
             Storage::Lpm(l) => l.prog_lookup(key),
             Storage::OfMaps(o) => super::of_maps::prog_lookup(o, key),
-            Storage::Queue(_) | Storage::Ringbuf(_) | Storage::Perf(_) => None,
+            Storage::Queue(_) | Storage::Ringbuf(_) | Storage::Perf(_) | Storage::ProgArray(_) => {
+                None
+            }
         }
     }
 

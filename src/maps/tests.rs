@@ -158,17 +158,17 @@ fn flags_are_checked_per_type() {
 #[test]
 fn unsupported_types_say_so() {
     let o = MapOptions::default();
-    let e = Map::create("t", def(MapType::ProgArray, 4, 4, 1), &o).unwrap_err();
+    let e = Map::create("t", def(MapType::StackTrace, 4, 8, 1), &o).unwrap_err();
     assert_eq!(
         e,
         MapError::Unsupported {
-            map_type: MapType::ProgArray,
+            map_type: MapType::StackTrace,
             operation: "creating this map type"
         }
     );
     assert_eq!(
         e.to_string(),
-        "prog_array map: creating this map type is not supported"
+        "stack_trace map: creating this map type is not supported"
     );
     assert_eq!(e.errno(), errno::EOPNOTSUPP);
     assert!(matches!(

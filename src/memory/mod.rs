@@ -135,6 +135,8 @@ pub struct MemoryMap<'a> {
     regions: [Region; MAX_REGIONS],
     region_count: usize,
     shared: &'a [Region],
+    /// Shared regions of inner maps the run looked up (maps of maps).
+    inner_shared: Vec<Region>,
     context: Option<context::ContextRegion>,
     packet: Option<context::PacketState>,
     _borrows: PhantomData<&'a mut [u8]>,
@@ -190,6 +192,7 @@ impl<'a> MemoryMap<'a> {
             }; MAX_REGIONS],
             region_count: 0,
             shared: &[],
+            inner_shared: Vec::new(),
             context: None,
             packet: None,
             _borrows: PhantomData,
@@ -274,6 +277,16 @@ impl<'a> MemoryMap<'a> {
         &self.regions[..self.region_count]
     }
 
+    /// Adds the shared regions of an inner map a helper resolved.
+    ///
+    /// # Safety
+    /// As [`MemoryMap::add_shared`]: the caller keeps the map alive for as
+    /// long as this memory map lives.
+    pub(crate) unsafe fn add_inner_shared(&mut self, regions: Vec<Region>) {
+        debug_assert!(regions.iter().all(|r| r.shared));
+        self.inner_shared.extend(regions);
+    }
+
     /// The shared regions.
     pub fn shared_regions(&self) -> &[Region] {
         self.shared
@@ -323,7 +336,7 @@ impl<'a> MemoryMap<'a> {
         if let Some(offset) = self.context_offset(addr) {
             return Ok(Target::Context(offset));
         }
-        for region in self.shared {
+        for region in self.shared.iter().chain(&self.inner_shared) {
             if region.contains(addr, len) && (access == Access::Read || region.writable) {
                 return Ok(Target::Shared(addr as *mut u8));
             }

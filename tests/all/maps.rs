@@ -349,3 +349,133 @@ fn a_map_argument_that_is_not_a_map_fails_the_run() {
         bpfbox::Trap::HelperFailed { id: 1, .. }
     ));
 }
+
+#[test]
+fn programs_read_inner_maps_through_maps_of_maps() {
+    let inner = map(MapType::Array, 4, 8, 2);
+    inner
+        .update(&1u32.to_le_bytes(), &42u64.to_le_bytes(), 0)
+        .unwrap();
+    let outer = Map::create_of_maps(
+        "outer",
+        MapDef {
+            map_type: MapType::HashOfMaps,
+            key_size: 4,
+            value_size: 4,
+            max_entries: 4,
+            flags: 0,
+        },
+        &inner,
+        &MapOptions::default(),
+    )
+    .unwrap();
+    outer.set_inner(&7u32.to_le_bytes(), &inner, 0).unwrap();
+    drop(inner);
+    let vm = load(
+        "
+        mov %r1, 7
+        stxw [%r10-4], %r1
+        lddw %r1, map_by_fd(0)
+        mov %r2, %r10
+        add %r2, -4
+        call 1
+        jeq %r0, 0, +9
+        mov %r1, %r0
+        mov %r2, 1
+        stxw [%r10-4], %r2
+        mov %r2, %r10
+        add %r2, -4
+        call 1
+        jeq %r0, 0, +3
+        ldxdw %r0, [%r0+0]
+        exit
+        mov %r0, -1
+        exit
+        mov %r0, -2
+        exit
+        ",
+        &[&outer],
+    );
+    assert_eq!(vm.run(&mut []).unwrap(), 42);
+    outer.delete(&7u32.to_le_bytes()).unwrap();
+    assert_eq!(vm.run(&mut []).unwrap(), -1i64 as u64);
+}
+
+#[test]
+fn tail_calls_chain_through_a_program_array_up_to_the_limit() {
+    let def = MapDef {
+        map_type: MapType::ProgArray,
+        key_size: 4,
+        value_size: 4,
+        max_entries: 4,
+        flags: 0,
+    };
+    let jumps = Map::create("jumps", def, &MapOptions::default()).unwrap();
+    // Each program adds its number to the context word and tail-calls slot
+    // (number + 1); slot 3 ends the chain. A failed call falls through.
+    let stage = |n: u32| {
+        format!(
+            "
+            mov %r6, %r1
+            ldxdw %r2, [%r1]
+            add %r2, {n}
+            stxdw [%r1], %r2
+            mov %r1, %r6
+            lddw %r2, map_by_fd(0)
+            mov %r3, {next}
+            call 12
+            and %r0, 0xff
+            ldxdw %r1, [%r6]
+            lsh %r1, 8
+            or %r0, %r1
+            exit
+            ",
+            next = n + 1
+        )
+    };
+    let vms: Vec<Arc<Vm>> = (0..4)
+        .map(|n| Arc::new(load(&stage(n), &[&jumps])))
+        .collect();
+    for (slot, vm) in vms.iter().enumerate().skip(1) {
+        jumps.set_program(slot as u32, Arc::clone(vm)).unwrap();
+    }
+    let mut memory = [0u8; 8];
+    let mut state = RunState::new();
+    let outcome = vms[0].execute(&mut state, &mut memory).unwrap();
+    // Stages 0..3 ran (sum 6); the last one's tail call to the empty slot 4
+    // failed with -ENOENT and fell through.
+    assert_eq!(u64::from_le_bytes(memory), 6);
+    assert_eq!(outcome.r0, (6 << 8) | (neg(ENOENT) & 0xff));
+    // Each stage is 13 instructions, charged across the chain.
+    assert_eq!(outcome.instructions, 4 * 13);
+
+    // A program tail-calling itself stops after 33 tail calls.
+    let def = MapDef {
+        max_entries: 1,
+        ..def
+    };
+    let own = Map::create("own", def, &MapOptions::default()).unwrap();
+    let looping = Arc::new(load(
+        "ldxdw %r2, [%r1]\nadd %r2, 1\nstxdw [%r1], %r2\nlddw %r2, map_by_fd(0)\nmov %r3, 0\ncall 12\nexit",
+        &[&own],
+    ));
+    own.set_program(0, Arc::clone(&looping)).unwrap();
+    let mut memory = [0u8; 8];
+    assert_eq!(
+        looping.execute(&mut state, &mut memory).unwrap().r0,
+        neg(E2BIG)
+    );
+    assert_eq!(u64::from_le_bytes(memory), 34);
+    own.clear_program(0).unwrap();
+    // Programs of another type are refused.
+    let program = asm::assemble("mov %r0, 0\nexit").unwrap();
+    let config = Config {
+        program_type: bpfbox::abi::ProgramType::Xdp,
+        ..Config::default()
+    };
+    let xdp = Arc::new(Vm::new(program, config).unwrap());
+    assert!(matches!(
+        jumps.set_program(0, xdp),
+        Err(bpfbox::MapError::ProgramType { .. })
+    ));
+}
