@@ -564,3 +564,109 @@ fn tc_decrements_ttl_and_fixes_the_checksum_incrementally() {
     assert_eq!(header[8], 0x3f);
     assert_eq!(ipv4_checksum(header), 0, "the updated checksum verifies");
 }
+
+/// Counts packets per IP protocol into hash map 0 and keeps or drops them:
+/// the same counting body for a socket filter (legacy loads) and a tc
+/// program (direct packet access), run from several threads.
+fn count_by_protocol(program_type: ProgramType, read_protocol: &str, keep: u64, drop: u64) {
+    let def = MapDef {
+        map_type: MapType::Hash,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 8,
+        flags: 0,
+    };
+    let counts = Map::create("counts", def, &MapOptions::default()).unwrap();
+    let text = format!(
+        "
+        mov %r9, %r1
+        {read_protocol}
+        stxw [%r10-4], %r6
+        lddw %r1, map_by_fd(0)
+        mov %r2, %r10
+        add %r2, -4
+        call 1
+        jne %r0, 0, add_one
+        stdw [%r10-16], 1
+        lddw %r1, map_by_fd(0)
+        mov %r2, %r10
+        add %r2, -4
+        mov %r3, %r10
+        add %r3, -16
+        mov %r4, 1
+        call 2
+        jeq %r0, 0, verdict
+        lddw %r1, map_by_fd(0)
+        mov %r2, %r10
+        add %r2, -4
+        call 1
+        jeq %r0, 0, verdict
+    add_one:
+        mov %r1, 1
+        lock add [%r0+0], %r1
+    verdict:
+        mov %r0, {keep}
+        jne %r6, 17, +1
+        mov %r0, {drop}
+        exit
+        "
+    );
+    let vm = Arc::new(load(program_type, &text, &[&counts]));
+    let threads: Vec<_> = (0..4u8)
+        .map(|t| {
+            let vm = Arc::clone(&vm);
+            std::thread::spawn(move || {
+                let mut state = RunState::new();
+                let mut dropped = 0u32;
+                for i in 0..750u32 {
+                    let protocol = [6, 17, 1][((i + u32::from(t)) % 3) as usize];
+                    let mut packet = Packet::new(&ipv4_packet(protocol, 80));
+                    let r0 = vm.execute_packet(&mut state, &mut packet).unwrap().r0;
+                    if r0 == drop {
+                        dropped += 1;
+                    } else {
+                        assert_eq!(r0, keep);
+                    }
+                }
+                dropped
+            })
+        })
+        .collect();
+    let dropped: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    let count = |protocol: u32| -> u64 {
+        let value = counts.lookup(&protocol.to_le_bytes()).unwrap().unwrap();
+        u64::from_le_bytes(value.try_into().unwrap())
+    };
+    let expected = |k: u32| -> u64 {
+        (0..4u32)
+            .map(|t| (0..750u32).filter(|i| (i + t) % 3 == k).count() as u64)
+            .sum()
+    };
+    assert_eq!(
+        (count(6), count(17), count(1)),
+        (expected(0), expected(1), expected(2))
+    );
+    assert_eq!(u64::from(dropped), expected(1));
+}
+
+#[test]
+fn socket_filter_with_legacy_loads_counts_exactly_across_threads() {
+    // Keep up to 65535 bytes (whole packets) except UDP (0 bytes: dropped).
+    count_by_protocol(
+        ProgramType::SocketFilter,
+        "ldabsb 23\nmov %r6, %r0",
+        0xffff_ffff,
+        0,
+    );
+}
+
+#[test]
+fn tc_program_counts_exactly_across_threads() {
+    // TC_ACT_OK (0) or TC_ACT_SHOT (2) for UDP.
+    count_by_protocol(
+        ProgramType::SchedCls,
+        "ldxw %r2, [%r9+76]\nldxw %r3, [%r9+80]\nmov %r4, %r2\nadd %r4, 24\nmov %r6, 0\njgt %r4, %r3, +1\nldxb %r6, [%r2+23]",
+        0,
+        2,
+    );
+}
