@@ -655,7 +655,7 @@ fn socket_filter_with_legacy_loads_counts_exactly_across_threads() {
     count_by_protocol(
         ProgramType::SocketFilter,
         "ldabsb 23\nmov %r6, %r0",
-        0xffff_ffff,
+        0xffff,
         0,
     );
 }
