@@ -102,6 +102,10 @@ pub enum Trap {
         /// Instructions charged before the interruption was seen.
         executed: u64,
     },
+    /// A helper that calls back into the program (`bpf_loop`) was given
+    /// something that is not a function's address.
+    #[error("{0:#x} is not the address of a function")]
+    BadCallback(u64),
     /// `callx` named a helper the table does not have.
     #[error("unknown helper {0}")]
     UnknownHelper(u64),

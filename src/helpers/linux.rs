@@ -17,6 +17,7 @@
 //! | 23, 51 | `redirect`, `redirect_map` | recorded as the run's verdict ([`crate::RunOutcome::redirect`]) |
 //! | 26, 9 | `skb_load_bytes`, `skb_store_bytes` | offsets from the packet's start; `-EFAULT` outside it |
 //! | 12 | `tail_call` | continues the run with a program from a `PROG_ARRAY` ([`crate::Map::set_program`]), at most [`MAX_TAIL_CALLS`] times; from the entry function only |
+//! | 181 | `loop` | run by the interpreter itself, as one local call of the callback (a `code_addr` from `lddw` source 4) per iteration, at most 2^23 |
 //! | 28, 10, 11 | `csum_diff`, `l3_csum_replace`, `l4_csum_replace` | the arithmetic is in `helpers/csum.rs` |
 //!
 //! A helper whose pointer arguments point outside the run's memory fails

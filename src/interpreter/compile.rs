@@ -128,9 +128,13 @@ codes! {
     Jsgt32I, Jsgt32R, Jsge32I, Jsge32R, Jlt32I, Jlt32R, Jle32I, Jle32R,
     Jslt32I, Jslt32R, Jsle32I, Jsle32R,
     LdAbsB, LdAbsH, LdAbsW, LdIndB, LdIndH, LdIndW,
-    CallHelper, CallLocal, CallRegister, Exit,
+    CallHelper, CallLocal, CallRegister, BpfLoop, Exit,
     Charge, FellOff,
 }
+
+/// A function's address in a register (`lddw` source 4): an opaque value,
+/// never an accessible address, holding the function's first op index.
+pub(crate) const CODE_ADDRESS_TAG: u64 = 0xffff_c0de_0000_0000;
 
 /// A program ready for the dispatch loop.
 pub(crate) struct Compiled {
@@ -378,7 +382,17 @@ pub(crate) fn compile(
                 LddwKind::VarAddr => {
                     return Err(unsupported("a BTF variable address (lddw src 3)"))
                 }
-                LddwKind::CodeAddr => return Err(unsupported("a code address (lddw src 4)")),
+                LddwKind::CodeAddr => {
+                    // The decoder proved the target is a function's start.
+                    let function = target(pc as i64 + 1 + i64::from(imm)) as u32;
+                    op(
+                        Code::LoadImm64,
+                        dst.index(),
+                        0,
+                        0,
+                        CODE_ADDRESS_TAG | u64::from(function),
+                    )
+                }
             },
             Instruction::Load {
                 size,
@@ -488,6 +502,14 @@ pub(crate) fn compile(
                 }
             }
             Instruction::Call(call) => match call {
+                // bpf_loop calls back into the program: the interpreter runs
+                // it, as a sequence of local calls.
+                CallTarget::Helper(id)
+                    if id as u32 == HelperId::LOOP.0
+                        && program_type.allows_helper(HelperId::LOOP) =>
+                {
+                    op(Code::BpfLoop, 0, 0, id, 0)
+                }
                 CallTarget::Helper(id) => {
                     let helper = u32::try_from(id)
                         .ok()

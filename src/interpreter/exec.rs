@@ -7,11 +7,12 @@
 //! no bounds check either. A fault is a plain [`Trap`] value inside the loop; it becomes a
 //! [`RunError`] with the pc only on the way out.
 
-use super::compile::{Code, Compiled};
+use super::compile::{Code, Compiled, CODE_ADDRESS_TAG};
 use crate::error::{RunError, Trap};
 use crate::helpers::{HelperContext, HelperEnv, HelperError, HelperFn, HelperRegistry};
 use crate::memory::{AtomicRmw, MemoryMap};
 use crate::{MAX_CALL_FRAMES, STACK_FRAME_SIZE};
+use bpfbox_abi::errno;
 use bpfbox_isa::semantics as sem;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +22,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub(crate) struct Frame {
     return_ip: usize,
     saved: [u64; 4],
+    /// Set when this frame runs a `bpf_loop` callback.
+    loop_state: Option<LoopState>,
 }
+
+/// The iteration of a `bpf_loop` whose callback a frame is running.
+#[derive(Clone, Copy, Debug, Default)]
+struct LoopState {
+    index: u64,
+    count: u64,
+    callback: usize,
+    ctx: u64,
+}
+
+/// Most iterations of one `bpf_loop` (the kernel's `BPF_MAX_LOOPS`).
+const MAX_LOOPS: u64 = 1 << 23;
 
 /// Receives every executed instruction with the registers before and after.
 pub trait Tracer {
@@ -60,6 +75,16 @@ fn snapshot(regs: &[u64; 16]) -> [u64; 11] {
     let mut out = [0; 11];
     out.copy_from_slice(&regs[..11]);
     out
+}
+
+/// The op a code address (`lddw` source 4) points to: a function's first
+/// op, where its block is charged.
+fn code_target(ops: &[super::compile::Op], address: u64) -> Option<usize> {
+    if address & !u64::from(u32::MAX) != CODE_ADDRESS_TAG {
+        return None;
+    }
+    let index = address as u32 as usize;
+    (ops.get(index)?.code == Code::Charge).then_some(index)
 }
 
 /// The text of a panic payload, when it has one.
@@ -529,14 +554,73 @@ pub(crate) fn run<T: Tracer>(
                 frames.push(Frame {
                     return_ip: ip,
                     saved: [regs[6], regs[7], regs[8], regs[9]],
+                    loop_state: None,
                 });
                 regs[10] -= STACK_FRAME_SIZE;
                 memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
                 goto_block!(op.off as usize);
             }
+            Code::BpfLoop => {
+                // bpf_loop(count, callback, ctx, flags): the callback runs as
+                // a local call per iteration; the loop lives in its frame.
+                let (count, callback, ctx, flags) = (regs[1], regs[2], regs[3], regs[4]);
+                let early = if flags != 0 {
+                    Some(errno::neg(errno::EINVAL))
+                } else if count > MAX_LOOPS {
+                    Some(errno::neg(errno::E2BIG))
+                } else if count == 0 {
+                    Some(0)
+                } else {
+                    None
+                };
+                if let Some(r0) = early {
+                    regs[0] = r0;
+                    regs[1..6].fill(0);
+                } else {
+                    let Some(target) = code_target(ops, callback) else {
+                        fault!(Trap::BadCallback(callback));
+                    };
+                    if frames.len() + 1 >= MAX_CALL_FRAMES {
+                        fault!(Trap::CallDepthExceeded);
+                    }
+                    frames.push(Frame {
+                        return_ip: ip,
+                        saved: [regs[6], regs[7], regs[8], regs[9]],
+                        loop_state: Some(LoopState {
+                            index: 0,
+                            count,
+                            callback: target,
+                            ctx,
+                        }),
+                    });
+                    regs[1] = 0;
+                    regs[2] = ctx;
+                    regs[3..6].fill(0);
+                    regs[10] -= STACK_FRAME_SIZE;
+                    memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
+                    goto_block!(target);
+                }
+            }
             Code::Exit => match frames.pop() {
                 None => finish!(regs[0]),
-                Some(frame) => {
+                Some(mut frame) => {
+                    if let Some(state) = &mut frame.loop_state {
+                        // The callback returned: 0 continues, 1 stops.
+                        if regs[0] == 0 && state.index + 1 < state.count {
+                            state.index += 1;
+                            let (index, ctx, callback) = (state.index, state.ctx, state.callback);
+                            frames.push(frame);
+                            regs[1] = index;
+                            regs[2] = ctx;
+                            regs[3..6].fill(0);
+                            memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
+                            goto_block!(callback);
+                            continue;
+                        }
+                        // The result: how many times the callback ran.
+                        regs[0] = state.index + 1;
+                        regs[1..6].fill(0);
+                    }
                     regs[6..10].copy_from_slice(&frame.saved);
                     regs[10] += STACK_FRAME_SIZE;
                     memory.set_stack_floor(regs[10] - STACK_FRAME_SIZE);

@@ -496,3 +496,67 @@ fn one_vm_runs_on_many_threads() {
     let total: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
     assert_eq!(total, 3 * (0..4000u64).sum::<u64>());
 }
+
+#[test]
+fn bpf_loop_calls_back_until_done_or_told_to_stop() {
+    // Sum the indices into a stack slot through the context pointer; the
+    // callback stops when the index reaches the stop value.
+    let text = |count: u32, stop: u32| {
+        format!(
+            "
+            stdw [%r10-8], 0
+            mov %r1, {count}
+            lddw %r2, code_addr(body)
+            mov %r3, %r10
+            add %r3, -8
+            mov %r4, 0
+            call 181
+            ldxdw %r1, [%r10-8]
+            lsh %r0, 32
+            or %r0, %r1
+            exit
+        body:
+            ldxdw %r3, [%r2]
+            add %r3, %r1
+            stxdw [%r2], %r3
+            mov %r0, 0
+            jne %r1, {stop}, +1
+            mov %r0, 1
+            exit
+            "
+        )
+    };
+    // 10 iterations: sum 45, 10 calls.
+    assert_eq!(load(&text(10, 99)).run(&mut []).unwrap(), (10 << 32) | 45);
+    // Stopped at index 3: 0+1+2+3, 4 calls.
+    assert_eq!(load(&text(10, 3)).run(&mut []).unwrap(), (4 << 32) | 6);
+    // No iterations, too many, bad flags.
+    assert_eq!(load(&text(0, 99)).run(&mut []).unwrap(), 0);
+    let r0 = load(&text((1 << 23) + 1, 99)).run(&mut []).unwrap();
+    assert_eq!(
+        r0 >> 32,
+        bpfbox::abi::errno::neg(bpfbox::abi::errno::E2BIG) & 0xffff_ffff
+    );
+    let flags = load(&text(3, 99).replace("mov %r4, 0", "mov %r4, 1"))
+        .run(&mut [])
+        .unwrap();
+    assert_eq!(
+        flags >> 32,
+        bpfbox::abi::errno::neg(bpfbox::abi::errno::EINVAL) & 0xffff_ffff
+    );
+    // A callback that is not a function's address is a fault at the call.
+    let bad = load("mov %r1, 1\nmov %r2, 8\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit");
+    assert_eq!(
+        bad.run(&mut []).unwrap_err(),
+        RunError {
+            pc: 4,
+            trap: Trap::BadCallback(8)
+        }
+    );
+    // Every callback block is charged: 11 in the main function, 6 per call
+    // (5 up to the jump, then the exit block).
+    let outcome = load(&text(1000, 9999))
+        .execute(&mut RunState::new(), &mut [])
+        .unwrap();
+    assert_eq!(outcome.instructions, 11 + 1000 * 6);
+}
