@@ -2,12 +2,21 @@
 //!
 //! The tool is a thin shell over the library: [`bpfbox::isa::asm`] and
 //! [`bpfbox::isa::disasm`] for text, [`Program::from_bytes`] for bytecode,
-//! and [`Vm`] with the conformance helper table for running. Everything it
-//! prints on stdout is meant to be read by scripts: `run` prints r0 alone, in
-//! hex; diagnostics and traces go to stderr.
+//! and [`bpfbox::Vm`] for running, with the program type, input and maps
+//! the command line gives (`run.rs`, `maps.rs`). Everything it prints on
+//! stdout is meant to be read by scripts: `run` prints r0 alone on its first
+//! line, in hex, then tagged lines whose format `bpfbox run --help`
+//! documents; diagnostics and instruction traces go to stderr.
+
+mod fields;
+mod hex;
+mod input;
+mod maps;
+mod run;
 
 use bpfbox::isa::{asm, disasm, Program};
-use bpfbox::{conformance, AlignedMemory, Config, RunState, Tracer, Vm, DEFAULT_BUDGET};
+use bpfbox::Tracer;
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::fmt::Display;
 use std::io::Write;
@@ -17,8 +26,8 @@ use std::process::ExitCode;
 const AFTER_HELP: &str = "\
 Exit status: 0 on success; 1 when the program fails at run time; 2 for a usage \
 error; 3 when the input cannot be loaded (I/O error, malformed bytecode or \
-assembler text, a program the runtime cannot load). Errors are one line on \
-stderr starting with `error: `.";
+assembler text, a program the runtime cannot load, a map it refuses). Errors \
+are one line on stderr starting with `error: `.";
 
 /// Assemble, disassemble and run eBPF programs.
 #[derive(Parser)]
@@ -48,32 +57,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = SyntaxArg::Llvm)]
         syntax: SyntaxArg,
     },
-    /// Run a program and print r0 in hex (`0x2a`) on stdout.
+    /// Run a program and print r0 in hex (`0x2a`) on stdout, then what else
+    /// the run left: a changed packet or memory, trace lines, ring buffer
+    /// records, perf events and, with --dump-maps, map contents.
     ///
-    /// r1 holds the address of a writable, 8-byte-aligned copy of the memory
-    /// and r2 its length (both 0 without memory). Helpers are those of the
-    /// bpf_conformance program type: `call 5` returns its first argument and,
-    /// when that is 0, ends the program with r0 = 0.
-    Run {
-        #[command(flatten)]
-        input: Input,
-        /// Input memory as hex bytes: `"00 01 ff"` or `0001ff`.
-        #[arg(long, value_name = "HEX", value_parser = parse_mem, conflicts_with = "mem_file")]
-        mem: Option<HexBytes>,
-        /// Input memory: the raw bytes of a file.
-        #[arg(long, value_name = "PATH")]
-        mem_file: Option<PathBuf>,
-        /// Most instructions to execute.
-        #[arg(long, value_name = "N", default_value_t = DEFAULT_BUDGET, conflicts_with = "no_budget")]
-        budget: u64,
-        /// Run without an instruction budget (an infinite loop never ends).
-        #[arg(long)]
-        no_budget: bool,
-        /// Print each executed instruction on stderr as `pc: <LLVM syntax>`,
-        /// then ` ; ` and the registers it changed (`r0 = 0x2a, r1 = 0x0`).
-        #[arg(long)]
-        trace: bool,
-    },
+    /// r1 points to the program type's context: for buffer and conformance
+    /// programs a writable, 8-byte-aligned copy of the memory (r2 holds its
+    /// length; both 0 without memory), for packet programs the context
+    /// struct over the packet, for tracing programs the context bytes.
+    #[command(after_help = run::AFTER_HELP)]
+    Run(run::RunArgs),
 }
 
 /// The program file and how to read it.
@@ -103,30 +96,6 @@ enum SyntaxArg {
     Conformance,
 }
 
-#[derive(Clone)]
-struct HexBytes(Vec<u8>);
-
-/// Hex bytes separated by white space; each token holds one or more whole
-/// bytes, so both `00 01 ff` and `0001ff` work.
-fn parse_mem(text: &str) -> Result<HexBytes, String> {
-    let mut bytes = Vec::new();
-    for token in text.split_whitespace() {
-        if token.len() % 2 != 0 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let shown: String = token.chars().take(16).collect();
-            return Err(format!(
-                "`{shown}` is not a sequence of two-digit hex bytes"
-            ));
-        }
-        // All ASCII hex digits, so every pair is a char boundary and parses.
-        for start in (0..token.len()).step_by(2) {
-            let byte =
-                u8::from_str_radix(&token[start..start + 2], 16).map_err(|e| e.to_string())?;
-            bytes.push(byte);
-        }
-    }
-    Ok(HexBytes(bytes))
-}
-
 /// Why a command failed, and so the exit status.
 enum Failure {
     /// The program failed at run time: exit 1.
@@ -144,7 +113,18 @@ impl Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match e.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+            _ => {
+                eprintln!("{}", one_line(&e.render().to_string()));
+                return ExitCode::from(2);
+            }
+        },
+    };
     let (message, code) = match execute(cli.command) {
         Ok(()) => return ExitCode::SUCCESS,
         Err(Failure::Run(message)) => (message, 1),
@@ -169,44 +149,24 @@ fn execute(command: Command) -> Result<(), Failure> {
             };
             print_stdout(&disasm::disassemble(&program, syntax))
         }
-        Command::Run {
-            input,
-            mem,
-            mem_file,
-            budget,
-            no_budget,
-            trace,
-        } => {
-            let program = load(&input)?;
-            let memory = match (mem, mem_file) {
-                (Some(HexBytes(bytes)), _) => bytes,
-                (None, Some(path)) => std::fs::read(&path).map_err(|e| Failure::load(&path, e))?,
-                (None, None) => Vec::new(),
-            };
-            let config = Config {
-                helpers: conformance::helpers(),
-                budget: (!no_budget).then_some(budget),
-                ..Config::default()
-            };
-            let vm = Vm::new(program, config).map_err(|e| Failure::load(&input.file, e))?;
-            let mut memory = AlignedMemory::copy_from(&memory);
-            let mut state = RunState::new();
-            let outcome = if trace {
-                let mut tracer = StderrTracer {
-                    program: vm.program(),
-                    out: std::io::BufWriter::new(std::io::stderr().lock()),
-                };
-                let outcome = vm.execute_traced(&mut state, memory.as_mut_slice(), &mut tracer);
-                // The trace is a diagnostic: a closed stderr must not fail the run.
-                let _ = tracer.out.flush();
-                outcome
-            } else {
-                vm.execute(&mut state, memory.as_mut_slice())
-            };
-            let outcome = outcome.map_err(|e| Failure::Run(e.to_string()))?;
-            print_stdout(&format!("{:#x}\n", outcome.r0))
+        Command::Run(args) => run::run(args),
+    }
+}
+
+/// A clap usage error on one line: its message without the usage and the
+/// hints clap adds, lines joined with spaces.
+fn one_line(rendered: &str) -> String {
+    let mut parts = Vec::new();
+    for line in rendered.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if !line.is_empty() && !line.starts_with("tip:") {
+            parts.push(line);
         }
     }
+    parts.join(" ")
 }
 
 /// Writes `text` to stdout; a closed stdout is an I/O error, not a panic.
