@@ -280,6 +280,20 @@ impl Vm {
         self.execute_inner(state, Input::Bytes(memory), &mut (), tracer)
     }
 
+    /// Runs a packet program once (see [`Vm::execute_packet`]), reporting
+    /// every executed instruction to `tracer`.
+    ///
+    /// # Errors
+    /// As [`Vm::execute_packet`].
+    pub fn execute_packet_traced<T: Tracer>(
+        &self,
+        state: &mut RunState,
+        packet: &mut Packet,
+        tracer: &mut T,
+    ) -> Result<RunOutcome, RunError> {
+        self.execute_inner(state, Input::Packet(packet), &mut (), tracer)
+    }
+
     fn wrong_input(&self, expected: &'static str) -> RunError {
         RunError {
             pc: 0,

@@ -214,6 +214,26 @@ fn trace_prints_each_instruction_and_the_registers_it_changed() {
         "0x1\n",
         "0: r0 = 0x1 ; r0 = 0x1\n1: r1 = r0 ; r1 = 0x1\n2: exit\n",
     );
+    // Packet programs trace too: r1 is the context, r2 the packet's start.
+    let prog = dir.file("x.s", "ldxw %r2, [%r1+0]\nmov %r0, 2\nexit");
+    let output = bpfbox(&[
+        "run",
+        "--trace",
+        "--type",
+        "xdp",
+        "--packet",
+        "00",
+        path(&prog),
+    ]);
+    assert_eq!(spawn::stdout(&output), "0x2\n");
+    let stderr = spawn::stderr(&output);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(
+        lines[0].starts_with("0: w2 = *(u32 *)(r1 + 0x0) ; r2 = 0x"),
+        "{stderr}"
+    );
+    assert_eq!(lines[1..], ["1: r0 = 0x2 ; r0 = 0x2", "2: exit"]);
 }
 
 #[test]
@@ -875,10 +895,6 @@ fn run_usage_errors_exit_2_with_their_message() {
         (
             &["--type", "tc", "--packet", "00", "--field", "mark"],
             "error: invalid value 'mark' for '--field <NAME=VALUE>': expected NAME=VALUE\n",
-        ),
-        (
-            &["--type", "xdp", "--packet", "00", "--trace"],
-            "error: --trace is not available for xdp programs yet (only for buffer, conformance and tracing types)\n",
         ),
         (
             &["--type", "kprobe", "--ctx", &"00".repeat(169)],

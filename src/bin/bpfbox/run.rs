@@ -156,11 +156,6 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let kind = InputKind::of(program_type);
     input::check_inputs(&args, kind)?;
     let fields = fields::context_fields(program_type, &args.fields)?;
-    if args.trace && kind == InputKind::Packet {
-        return Err(Failure::Usage(format!(
-            "--trace is not available for {program_type} programs yet (only for buffer, conformance and tracing types)"
-        )));
-    }
 
     let program = load(&args.input)?;
     let input = match kind {
@@ -240,7 +235,18 @@ fn run_once(
     match input {
         RunInput::Packet(packet) => {
             let mut packet = packet.clone();
-            let outcome = vm.execute_packet(state, &mut packet)?;
+            let outcome = if trace {
+                let mut tracer = StderrTracer {
+                    program: vm.program(),
+                    out: std::io::BufWriter::new(std::io::stderr().lock()),
+                };
+                let outcome = vm.execute_packet_traced(state, &mut packet, &mut tracer);
+                // The trace is a diagnostic: a closed stderr must not fail the run.
+                let _ = tracer.out.flush();
+                outcome?
+            } else {
+                vm.execute_packet(state, &mut packet)?
+            };
             Ok((outcome, RunOutput::Packet(packet)))
         }
         RunInput::Memory(bytes) | RunInput::Context(bytes) => {
