@@ -111,7 +111,7 @@ pub enum Trap {
     UnknownHelper(u64),
     /// A load or store of the context struct that the program type does not
     /// allow (wrong field, size or direction).
-    #[error("context access of {size} bytes at offset {offset}: {reason}")]
+    #[error("{size}-byte context access at offset {offset}: {reason}")]
     ContextAccess {
         /// Offset in the context struct.
         offset: u64,
