@@ -138,7 +138,7 @@ fn call_helper<'m>(
 
 /// Runs `compiled` from its entry with r1 and r2 set, until the entry
 /// function exits or a trap.
-#[inline(always)]
+#[inline(never)]
 pub(crate) fn run<T: Tracer>(
     compiled: &Compiled,
     m: Machine<'_, '_>,
