@@ -375,6 +375,7 @@ impl Vm {
             tail_calls: carried.tail_calls,
             tail_call: None,
             inner_maps: Vec::new(),
+            held_lock: None,
         };
         let mut map = MemoryMap::new(&mut state.stack.0, STACK_FRAME_SIZE);
         map.enter_frame(map.stack_top() - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
@@ -421,6 +422,12 @@ impl Vm {
             budget: carried.budget_left,
         };
         let result = exec::run(&self.compiled, machine, r1, r2, tracer);
+        if let Some(lock) = env.held_lock.take() {
+            // A run that ends (or faults) holding a lock must not leave it
+            // taken for every other run: release it. (Verified programs
+            // always unlock; this covers the others.)
+            let _ = map.spin_unlock(lock);
+        }
         let bounds = map.packet_bounds();
         carried.redirect = env.redirect;
         let tail_call = env.tail_call.take();

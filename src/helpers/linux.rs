@@ -17,6 +17,7 @@
 //! | 23, 51 | `redirect`, `redirect_map` | recorded as the run's verdict ([`crate::RunOutcome::redirect`]) |
 //! | 26, 9 | `skb_load_bytes`, `skb_store_bytes` | offsets from the packet's start; `-EFAULT` outside it |
 //! | 12 | `tail_call` | continues the run with a program from a `PROG_ARRAY` ([`crate::Map::set_program`]), at most [`MAX_TAIL_CALLS`] times; from the entry function only |
+//! | 93, 94 | `spin_lock`, `spin_unlock` | a 4-byte aligned word of map memory; one lock at a time; a lock still held when the run ends is released |
 //! | 181 | `loop` | run by the interpreter itself, as one local call of the callback (a `code_addr` from `lddw` source 4) per iteration, at most 2^23 |
 //! | 28, 10, 11 | `csum_diff`, `l3_csum_replace`, `l4_csum_replace` | the arithmetic is in `helpers/csum.rs` |
 //!
@@ -405,6 +406,30 @@ fn tail_call(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
     Err(HelperError::Exit(0))
 }
 
+fn spin_lock(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    if let Some(held) = ctx.env.held_lock {
+        return Err(HelperError::Failed(format!(
+            "spin lock {:#x} taken while holding {held:#x}: one lock at a time",
+            a[0]
+        )));
+    }
+    ctx.memory().spin_lock(a[0])?;
+    ctx.env.held_lock = Some(a[0]);
+    Ok(0)
+}
+
+fn spin_unlock(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
+    if ctx.env.held_lock != Some(a[0]) {
+        return Err(HelperError::Failed(format!(
+            "spin lock {:#x} is not held by this run",
+            a[0]
+        )));
+    }
+    ctx.memory().spin_unlock(a[0])?;
+    ctx.env.held_lock = None;
+    Ok(0)
+}
+
 fn csum_diff(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
     // Bounded before reading: csum::csum_diff refuses more than 512 bytes.
     if a[1] > 512 || a[3] > 512 {
@@ -516,6 +541,8 @@ pub(crate) fn register_all(registry: &mut HelperRegistry) {
     add(HelperId::SKB_STORE_BYTES, skb_store_bytes);
     add(HelperId::CSUM_DIFF, csum_diff);
     add(HelperId::TAIL_CALL, tail_call);
+    add(HelperId::SPIN_LOCK, spin_lock);
+    add(HelperId::SPIN_UNLOCK, spin_unlock);
     add(HelperId::L3_CSUM_REPLACE, |ctx, a| {
         csum_replace(ctx, a, 0xf, |field, from, to, flags| {
             csum::l3_csum_replace(field, from, to, flags & 0xf)

@@ -71,6 +71,8 @@ pub(crate) struct HelperEnv<'r> {
     pub tail_calls: u32,
     /// The program a successful `tail_call` continues with.
     pub tail_call: Option<Arc<crate::Vm>>,
+    /// The spin lock the run holds (at most one, as in the kernel).
+    pub held_lock: Option<u64>,
     /// Inner maps the run looked up in maps of maps: kept alive, and their
     /// memory reachable, until the run ends.
     pub inner_maps: Vec<Map>,

@@ -488,6 +488,48 @@ impl<'a> MemoryMap<'a> {
         }
     }
 
+    /// The 4-byte lock word of `bpf_spin_lock` at `addr`: it must lie in map
+    /// memory (a shared writable region) and be 4-byte aligned.
+    fn lock_word(&self, addr: u64) -> Result<&AtomicU32, Trap> {
+        match self.check(addr, 4, Access::Write)? {
+            Target::Shared(ptr) if addr % 4 == 0 => {
+                // SAFETY: a 4-byte aligned word inside a live shared region,
+                // which is only ever accessed atomically.
+                Ok(unsafe { AtomicU32::from_ptr(ptr.cast()) })
+            }
+            Target::Shared(_) => Err(Trap::MisalignedAtomic { addr, len: 4 }),
+            _ => Err(Trap::OutOfBounds {
+                addr,
+                len: 4,
+                access: Access::Write,
+            }),
+        }
+    }
+
+    /// Takes the spin lock at `addr`, waiting while another run holds it.
+    ///
+    /// # Errors
+    /// When `addr` is not a 4-byte aligned word of map memory.
+    pub(crate) fn spin_lock(&self, addr: u64) -> Result<(), Trap> {
+        let word = self.lock_word(addr)?;
+        while word
+            .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::hint::spin_loop();
+        }
+        Ok(())
+    }
+
+    /// Releases the spin lock at `addr`.
+    ///
+    /// # Errors
+    /// As [`MemoryMap::spin_lock`].
+    pub(crate) fn spin_unlock(&self, addr: u64) -> Result<(), Trap> {
+        self.lock_word(addr)?.store(0, Ordering::Release);
+        Ok(())
+    }
+
     /// Copies `len` bytes at `addr` out of the run's memory (for helpers).
     ///
     /// # Errors

@@ -479,3 +479,69 @@ fn tail_calls_chain_through_a_program_array_up_to_the_limit() {
         Err(bpfbox::MapError::ProgramType { .. })
     ));
 }
+
+#[test]
+fn spin_lock_sections_lose_no_update_across_threads() {
+    // Value: a 4-byte lock, 4 bytes of padding, a u64 counter updated with
+    // plain loads and stores inside the lock.
+    let values = map(MapType::Array, 4, 16, 1);
+    let vm = Arc::new(load(
+        "
+        stw [%r10-4], 0
+        lddw %r1, map_by_fd(0)
+        mov %r2, %r10
+        add %r2, -4
+        call 1
+        jeq %r0, 0, +9
+        mov %r6, %r0
+        mov %r1, %r6
+        call 93
+        ldxdw %r2, [%r6+8]
+        add %r2, 1
+        stxdw [%r6+8], %r2
+        mov %r1, %r6
+        call 94
+        mov %r0, 0
+        exit
+        ",
+        &[&values],
+    ));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let vm = Arc::clone(&vm);
+            std::thread::spawn(move || {
+                let mut state = RunState::new();
+                for _ in 0..5_000 {
+                    assert_eq!(vm.execute(&mut state, &mut []).unwrap().r0, 0);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let value = values.lookup(&0u32.to_le_bytes()).unwrap().unwrap();
+    assert_eq!(u64::from_le_bytes(value[8..16].try_into().unwrap()), 20_000);
+    assert_eq!(&value[0..4], &[0, 0, 0, 0], "the lock is free");
+
+    // A lock outside map memory, an unlock of a lock not held, a lock left
+    // held at exit (released for the next run).
+    let stack = load("mov %r1, %r10\nadd %r1, -8\ncall 93\nexit", &[]);
+    assert!(matches!(
+        stack.run(&mut []).unwrap_err().trap,
+        bpfbox::Trap::OutOfBounds { .. }
+    ));
+    let lookup = "stw [%r10-4], 0\nlddw %r1, map_by_fd(0)\nmov %r2, %r10\nadd %r2, -4\ncall 1\nmov %r1, %r0\n";
+    let unlock = load(&format!("{lookup}call 94\nexit"), &[&values]);
+    assert!(matches!(
+        unlock.run(&mut []).unwrap_err().trap,
+        bpfbox::Trap::HelperFailed { id: 94, .. }
+    ));
+    let keep = load(&format!("{lookup}call 93\nexit"), &[&values]);
+    assert_eq!(keep.run(&mut []).unwrap(), 0);
+    assert_eq!(
+        keep.run(&mut []).unwrap(),
+        0,
+        "the first run's lock was released"
+    );
+}
