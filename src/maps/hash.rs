@@ -10,16 +10,13 @@
 //! the whole scheme.
 
 use super::arena::{round8, ValueArena};
+use super::slots::SlotPool;
 use super::MapError;
 use crate::memory::Region;
 use bpfbox_abi::maps::{update, MapDef, MapType};
 use std::collections::HashMap as StdHashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
-
-/// Collector flushes an insert tries when no slot is free: the epoch must
-/// advance twice before a retired slot can be reused.
-const RECLAIM_ROUNDS: usize = 3;
+use std::sync::{PoisonError, RwLock};
 
 /// The bytes a hash map of `def` takes, with `slot` bytes per slot.
 pub(crate) fn memory(def: &MapDef, cpus: u64, slot: u64) -> u64 {
@@ -50,15 +47,12 @@ struct Index {
     hand: usize,
 }
 
-/// Slots ready for reuse. Shared with deferred functions, which may run on
-/// any thread, after the map is gone too.
-type FreeList = Arc<Mutex<Vec<u32>>>;
-
+/// A hash table map (also LRU, per-CPU and devmap hash).
 pub(crate) struct HashMap {
     map_type: MapType,
     arena: ValueArena,
     index: RwLock<Index>,
-    free: FreeList,
+    free: SlotPool,
     /// LRU maps: a referenced bit per slot, set by program lookups.
     referenced: Box<[AtomicBool]>,
     lru: bool,
@@ -82,11 +76,7 @@ impl HashMap {
         let alloc_error = |bytes| MapError::Alloc { bytes };
         // Slot numbers are u32: `Map::create` bounded the memory, and with
         // 8 bytes per slot at least, far fewer slots fit than 2^32.
-        let count = u32::try_from(slots).map_err(|_| alloc_error(usize::MAX))?;
-        let mut free = Vec::new();
-        free.try_reserve_exact(slots)
-            .map_err(|_| alloc_error(slots * 4))?;
-        free.extend((0..count).rev());
+        let free = SlotPool::new(slots)?;
         let (mut slot_keys, mut referenced) = (Vec::new(), Vec::new());
         if lru {
             slot_keys
@@ -106,7 +96,7 @@ impl HashMap {
                 slot_keys,
                 hand: 0,
             }),
-            free: Arc::new(Mutex::new(free)),
+            free,
             referenced: referenced.into_boxed_slice(),
             lru,
             percpu: def.is_percpu(),
@@ -127,48 +117,6 @@ impl HashMap {
 
     fn write_index(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
         self.index.write().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn pop_free(&self) -> Option<u32> {
-        self.free
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
-    }
-
-    /// A free slot, flushing the epoch collector when there is none (never
-    /// with the free list locked: deferred functions lock it).
-    fn alloc_slot(&self) -> Option<u32> {
-        for _ in 0..RECLAIM_ROUNDS {
-            if let Some(slot) = self.pop_free() {
-                return Some(slot);
-            }
-            crossbeam_epoch::pin().flush();
-        }
-        self.pop_free()
-    }
-
-    /// Returns a slot no one can have seen straight to the free list.
-    fn release_unseen(&self, slot: u32) {
-        self.free
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(slot);
-    }
-
-    /// Returns `slot` to the free list once every run pinned now has ended.
-    /// Called without holding the index lock.
-    fn retire(&self, slot: u32) {
-        let free = Arc::clone(&self.free);
-        let guard = crossbeam_epoch::pin();
-        guard.defer(move || {
-            free.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(slot);
-        });
-        // Hand the deferred function to the global queue now, so a thread
-        // that stops using maps does not keep the slot in its local bag.
-        guard.flush();
     }
 
     /// Writes a value into `slot`. `cpu` `None`: the host's value (every
@@ -242,7 +190,7 @@ impl HashMap {
             }
         };
         if let Some(slot) = retired {
-            self.retire(slot);
+            self.free.retire(slot);
         }
         Ok(())
     }
@@ -258,7 +206,7 @@ impl HashMap {
         value: &[u8],
         cpu: Option<usize>,
     ) -> Option<u32> {
-        let new = if self.percpu { None } else { self.alloc_slot() };
+        let new = if self.percpu { None } else { self.free.alloc() };
         let Some(new) = new else {
             self.write_value(old, value, cpu, false);
             if self.lru {
@@ -290,12 +238,12 @@ impl HashMap {
         if full && !self.lru {
             return Err(MapError::Full);
         }
-        let slot = self.alloc_slot().ok_or(MapError::NoMemory)?;
+        let slot = self.free.alloc().ok_or(MapError::NoMemory)?;
         let evicted = if full {
             match self.evict(index) {
                 Some(evicted) => Some(evicted),
                 None => {
-                    self.release_unseen(slot);
+                    self.free.release_unseen(slot);
                     return Err(MapError::Full);
                 }
             }
@@ -322,7 +270,7 @@ impl HashMap {
 
     pub(crate) fn delete(&self, key: &[u8]) -> Result<(), MapError> {
         let slot = Self::unlink(&mut self.write_index(), key, self.lru)?;
-        self.retire(slot);
+        self.free.retire(slot);
         Ok(())
     }
 
@@ -357,7 +305,7 @@ impl HashMap {
             let slot = Self::unlink(&mut index, key, self.lru)?;
             (self.copy(slot), slot)
         };
-        self.retire(slot);
+        self.free.retire(slot);
         Ok(value)
     }
 

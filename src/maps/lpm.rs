@@ -19,17 +19,15 @@
 //! keeps reading the old value (see the [module documentation](super)).
 
 use super::arena::{round8, ValueArena};
+use super::slots::SlotPool;
 use super::MapError;
 use crate::memory::Region;
 use bpfbox_abi::maps::{update, MapDef};
 use std::collections::{BTreeMap, HashMap as StdHashMap};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The most data bytes a key has (the kernel's limit: key sizes 5 to 260).
 const MAX_DATA: usize = 256;
-
-/// Collector flushes an insert tries when no slot is free (as hash maps).
-const RECLAIM_ROUNDS: usize = 3;
 
 /// The bytes an LPM trie of `def` takes: its value slots (`max_entries`
 /// plus one per CPU slot, as hash maps) and its index at its fullest.
@@ -80,13 +78,11 @@ impl Index {
     }
 }
 
-/// Slots ready for reuse, shared with deferred functions.
-type FreeList = Arc<Mutex<Vec<u32>>>;
-
+/// A longest-prefix-match trie map.
 pub(crate) struct LpmTrie {
     arena: ValueArena,
     index: RwLock<Index>,
-    free: FreeList,
+    free: SlotPool,
     value_size: usize,
     stride: usize,
     data_size: usize,
@@ -103,16 +99,11 @@ impl LpmTrie {
         let data_size = (def.key_size as usize).saturating_sub(4).min(MAX_DATA);
         let max_entries = def.max_entries as usize;
         let slots = max_entries.saturating_add(cpus);
-        let count = u32::try_from(slots).map_err(|_| MapError::Alloc { bytes: usize::MAX })?;
-        let mut free = Vec::new();
-        free.try_reserve_exact(slots).map_err(|_| MapError::Alloc {
-            bytes: slots.saturating_mul(4),
-        })?;
-        free.extend((0..count).rev());
+        let free = SlotPool::new(slots)?;
         Ok(LpmTrie {
             arena: ValueArena::new(slots.saturating_mul(stride))?,
             index: RwLock::new(Index::default()),
-            free: Arc::new(Mutex::new(free)),
+            free,
             value_size,
             stride,
             data_size,
@@ -188,36 +179,6 @@ impl LpmTrie {
         slot as usize * self.stride
     }
 
-    fn pop_free(&self) -> Option<u32> {
-        self.free
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
-    }
-
-    /// A free slot, flushing the epoch collector when there is none.
-    fn alloc_slot(&self) -> Option<u32> {
-        for _ in 0..RECLAIM_ROUNDS {
-            if let Some(slot) = self.pop_free() {
-                return Some(slot);
-            }
-            crossbeam_epoch::pin().flush();
-        }
-        self.pop_free()
-    }
-
-    /// Returns `slot` to the free list once every run pinned now has ended.
-    fn retire(&self, slot: u32) {
-        let free = Arc::clone(&self.free);
-        let guard = crossbeam_epoch::pin();
-        guard.defer(move || {
-            free.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(slot);
-        });
-        guard.flush();
-    }
-
     fn write_value(&self, slot: u32, value: &[u8]) {
         self.arena.write(
             self.slot_offset(slot),
@@ -238,7 +199,7 @@ impl LpmTrie {
                 _ => {}
             }
             match existing {
-                Some(old) => match self.alloc_slot() {
+                Some(old) => match self.free.alloc() {
                     Some(new) => {
                         self.write_value(new, value);
                         if let Some(entry) = index
@@ -260,7 +221,7 @@ impl LpmTrie {
                     if index.count >= self.max_entries {
                         return Err(MapError::NoSpace);
                     }
-                    let slot = self.alloc_slot().ok_or(MapError::NoMemory)?;
+                    let slot = self.free.alloc().ok_or(MapError::NoMemory)?;
                     self.write_value(slot, value);
                     index
                         .by_len
@@ -273,7 +234,7 @@ impl LpmTrie {
             }
         };
         if let Some(slot) = retired {
-            self.retire(slot);
+            self.free.retire(slot);
         }
         Ok(())
     }
@@ -291,7 +252,7 @@ impl LpmTrie {
             index.count -= 1;
             slot
         };
-        self.retire(slot);
+        self.free.retire(slot);
         Ok(())
     }
 

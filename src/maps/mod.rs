@@ -73,6 +73,7 @@ mod prog_array;
 mod queue;
 mod registry;
 mod ringbuf;
+mod slots;
 pub mod typed;
 
 use array::ArrayMap;
