@@ -28,18 +28,11 @@ fn ipv4_packet(protocol: u8, dst_port: u16) -> Vec<u8> {
     p
 }
 
-/// Drops TCP to port 22, passes the rest; counts packets per IP protocol in
-/// hash map 0 (u32 protocol -> u64 count), racing safely with other runs.
-const XDP_FILTER: &str = "
-    ldxw %r2, [%r1+0]
-    ldxw %r3, [%r1+4]
-    mov %r4, %r2
-    add %r4, 54
-    jgt %r4, %r3, pass
-    ldxh %r5, [%r2+12]
-    jne %r5, 0x0008, pass
-    ldxb %r6, [%r2+23]
-    ldxh %r7, [%r2+36]
+/// Adds 1 to the count of protocol r6 in hash map 0 (u32 protocol -> u64
+/// count), racing safely with other runs: creates the element with
+/// BPF_NOEXIST, and on losing that race looks it up again; continues at
+/// `verdict`.
+const COUNT_PROTOCOL_IN_R6: &str = "
     stxw [%r10-4], %r6
     lddw %r1, map_by_fd(0)
     mov %r2, %r10
@@ -63,6 +56,22 @@ const XDP_FILTER: &str = "
 add_one:
     mov %r1, 1
     lock add [%r0+0], %r1
+";
+
+/// Drops TCP to port 22, passes the rest; counts packets per IP protocol.
+fn xdp_filter() -> String {
+    let head = "
+    ldxw %r2, [%r1+0]
+    ldxw %r3, [%r1+4]
+    mov %r4, %r2
+    add %r4, 54
+    jgt %r4, %r3, pass
+    ldxh %r5, [%r2+12]
+    jne %r5, 0x0008, pass
+    ldxb %r6, [%r2+23]
+    ldxh %r7, [%r2+36]
+";
+    let tail = "
 verdict:
     jne %r6, 6, pass
     jne %r7, 0x1600, pass
@@ -72,6 +81,8 @@ pass:
     mov %r0, 2
     exit
 ";
+    format!("{head}{COUNT_PROTOCOL_IN_R6}{tail}")
+}
 
 #[test]
 fn xdp_filter_counts_exactly_across_threads() {
@@ -83,7 +94,7 @@ fn xdp_filter_counts_exactly_across_threads() {
         flags: 0,
     };
     let counts = Map::create("counts", def, &MapOptions::default()).unwrap();
-    let vm = Arc::new(load(ProgramType::Xdp, XDP_FILTER, &[&counts]));
+    let vm = Arc::new(load(ProgramType::Xdp, &xdp_filter(), &[&counts]));
     let threads: Vec<_> = (0..4u32)
         .map(|t| {
             let vm = Arc::clone(&vm);
@@ -581,29 +592,7 @@ fn count_by_protocol(program_type: ProgramType, read_protocol: &str, keep: u64, 
         "
         mov %r9, %r1
         {read_protocol}
-        stxw [%r10-4], %r6
-        lddw %r1, map_by_fd(0)
-        mov %r2, %r10
-        add %r2, -4
-        call 1
-        jne %r0, 0, add_one
-        stdw [%r10-16], 1
-        lddw %r1, map_by_fd(0)
-        mov %r2, %r10
-        add %r2, -4
-        mov %r3, %r10
-        add %r3, -16
-        mov %r4, 1
-        call 2
-        jeq %r0, 0, verdict
-        lddw %r1, map_by_fd(0)
-        mov %r2, %r10
-        add %r2, -4
-        call 1
-        jeq %r0, 0, verdict
-    add_one:
-        mov %r1, 1
-        lock add [%r0+0], %r1
+        {COUNT_PROTOCOL_IN_R6}
     verdict:
         mov %r0, {keep}
         jne %r6, 17, +1
