@@ -16,7 +16,7 @@ use bpfbox_abi::ProgramType;
 use bpfbox_isa::Program;
 use std::any::Any;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// How a [`Vm`] runs its program.
@@ -103,6 +103,9 @@ pub struct RunState {
     cpu: u32,
     rng: u64,
     trace: Vec<String>,
+    /// Where `for_each_map_elem` puts the key it hands its callback
+    /// (read-only to programs; 512 bytes, the longest key).
+    key_scratch: Box<[AtomicU64]>,
 }
 
 /// The seed of every new [`RunState`]'s random sequence.
@@ -133,6 +136,9 @@ impl RunState {
             cpu: next_cpu(),
             rng: DEFAULT_SEED,
             trace: Vec::new(),
+            key_scratch: (0..bpfbox_abi::maps::MAX_KEY_SIZE / 8)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
         }
     }
 
@@ -379,6 +385,7 @@ impl Vm {
         };
         let mut map = MemoryMap::new(&mut state.stack.0, STACK_FRAME_SIZE);
         map.enter_frame(map.stack_top() - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
+        map.set_key_scratch(&state.key_scratch);
         let (r1, r2) = match (&mut *input, packet_role) {
             (Input::Bytes(memory), None) => match program_type {
                 ProgramType::Buffer | ProgramType::Conformance => {

@@ -19,6 +19,7 @@
 //! | 12 | `tail_call` | continues the run with a program from a `PROG_ARRAY` ([`crate::Map::set_program`]), at most [`MAX_TAIL_CALLS`] times; from the entry function only |
 //! | 93, 94 | `spin_lock`, `spin_unlock` | a 4-byte aligned word of map memory; one lock at a time; a lock still held when the run ends is released |
 //! | 181 | `loop` | run by the interpreter itself, as one local call of the callback (a `code_addr` from `lddw` source 4) per iteration, at most 2^23 |
+//! | 164 | `for_each_map_elem` | hash, LRU and per-CPU hash, array and per-CPU array maps; the interpreter calls the callback per element present at the call, with the key in a read-only per-run scratch area; not nested |
 //! | 28, 10, 11 | `csum_diff`, `l3_csum_replace`, `l4_csum_replace` | the arithmetic is in `helpers/csum.rs` |
 //!
 //! A helper whose pointer arguments point outside the run's memory fails

@@ -98,6 +98,21 @@ pub enum Redirect {
     },
 }
 
+impl HelperEnv<'_> {
+    /// The map `handle` stands for: one of the program's maps, or an inner
+    /// map a lookup in a map of maps handed out during this run.
+    pub(crate) fn map(&self, handle: u64) -> Option<&Map> {
+        if handle & !u64::from(u32::MAX) != MAP_HANDLE_TAG {
+            return None;
+        }
+        let id = handle as u32;
+        self.maps
+            .iter()
+            .chain(&self.inner_maps)
+            .find(|m| m.id() == id)
+    }
+}
+
 /// What a helper sees of the run that called it.
 pub struct HelperContext<'run, 'mem> {
     pub(crate) memory: &'run mut MemoryMap<'mem>,
@@ -118,15 +133,7 @@ impl<'run, 'mem> HelperContext<'run, 'mem> {
     /// The map a program's register value stands for, if it is one of the
     /// run's maps.
     pub fn map(&self, handle: u64) -> Option<&Map> {
-        if handle & !u64::from(u32::MAX) != MAP_HANDLE_TAG {
-            return None;
-        }
-        let id = handle as u32;
-        self.env
-            .maps
-            .iter()
-            .chain(&self.env.inner_maps)
-            .find(|m| m.id() == id)
+        self.env.map(handle)
     }
 
     /// Makes an inner map (from a map of maps lookup) one of the run's maps

@@ -128,7 +128,7 @@ codes! {
     Jsgt32I, Jsgt32R, Jsge32I, Jsge32R, Jlt32I, Jlt32R, Jle32I, Jle32R,
     Jslt32I, Jslt32R, Jsle32I, Jsle32R,
     LdAbsB, LdAbsH, LdAbsW, LdIndB, LdIndH, LdIndW,
-    CallHelper, CallLocal, CallRegister, BpfLoop, Exit,
+    CallHelper, CallLocal, CallRegister, BpfLoop, ForEachMapElem, Exit,
     Charge, FellOff,
 }
 
@@ -509,6 +509,13 @@ pub(crate) fn compile(
                         && program_type.allows_helper(HelperId::LOOP) =>
                 {
                     op(Code::BpfLoop, 0, 0, id, 0)
+                }
+                CallTarget::Helper(id)
+                    if id as u32 == HelperId::FOR_EACH_MAP_ELEM.0
+                        && program_type != ProgramType::Conformance
+                        && program_type.allows_helper(HelperId::FOR_EACH_MAP_ELEM) =>
+                {
+                    op(Code::ForEachMapElem, 0, 0, id, 0)
                 }
                 CallTarget::Helper(id) => {
                     let helper = u32::try_from(id)

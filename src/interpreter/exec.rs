@@ -9,30 +9,77 @@
 
 use super::compile::{Code, Compiled, CODE_ADDRESS_TAG};
 use crate::error::{RunError, Trap};
+use crate::helpers::map_handle;
 use crate::helpers::{HelperContext, HelperEnv, HelperError, HelperFn, HelperRegistry};
+use crate::maps::Map;
 use crate::memory::{AtomicRmw, MemoryMap};
 use crate::{MAX_CALL_FRAMES, STACK_FRAME_SIZE};
 use bpfbox_abi::errno;
+use bpfbox_abi::MapType;
 use bpfbox_isa::semantics as sem;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A caller's state saved across a local call.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Frame {
     return_ip: usize,
     saved: [u64; 4],
-    /// Set when this frame runs a `bpf_loop` callback.
-    loop_state: Option<LoopState>,
+    /// Set when this frame runs the callback of `bpf_loop` or
+    /// `for_each_map_elem`.
+    loop_state: Option<Box<LoopState>>,
 }
 
-/// The iteration of a `bpf_loop` whose callback a frame is running.
-#[derive(Clone, Copy, Debug, Default)]
+/// A helper that calls back into the program: what it iterates over and
+/// how far it got.
+#[derive(Clone, Debug)]
 struct LoopState {
-    index: u64,
-    count: u64,
+    /// Callbacks made so far (the helper's result).
+    calls: u64,
     callback: usize,
     ctx: u64,
+    source: Iterations,
+}
+
+#[derive(Clone, Debug)]
+enum Iterations {
+    /// `bpf_loop`: this many calls.
+    Count(u64),
+    /// `for_each_map_elem`: the map's keys when the helper was called.
+    Elements {
+        map: Map,
+        keys: Vec<Vec<u8>>,
+        next: usize,
+    },
+}
+
+impl LoopState {
+    /// Sets r1–r5 for the next callback; `false` when the iteration is
+    /// over.
+    fn next_call(&mut self, regs: &mut [u64; 16], memory: &MemoryMap<'_>, cpu: u32) -> bool {
+        let ctx = self.ctx;
+        let args = match &mut self.source {
+            Iterations::Count(count) if self.calls < *count => [self.calls, ctx, 0, 0, 0],
+            Iterations::Count(_) => return false,
+            Iterations::Elements { map, keys, next } => loop {
+                let Some(key) = keys.get(*next) else {
+                    return false;
+                };
+                *next += 1;
+                // Elements deleted since the helper was called are skipped.
+                let Some(value) = map.prog_lookup(key, cpu as usize % map.cpus().max(1)) else {
+                    continue;
+                };
+                let Some(key_addr) = memory.write_key_scratch(key) else {
+                    return false;
+                };
+                break [map_handle(map), key_addr, value, ctx, 0];
+            },
+        };
+        regs[1..6].copy_from_slice(&args);
+        self.calls += 1;
+        true
+    }
 }
 
 /// Most iterations of one `bpf_loop` (the kernel's `BPF_MAX_LOOPS`).
@@ -75,6 +122,124 @@ fn snapshot(regs: &[u64; 16]) -> [u64; 11] {
     let mut out = [0; 11];
     out.copy_from_slice(&regs[..11]);
     out
+}
+
+/// Starts `bpf_loop` or `for_each_map_elem`: checks the arguments, makes
+/// the first callback's frame and returns where the callback starts
+/// (`None` when there is nothing to call: r0 then holds the result). Out of
+/// line, so the dispatch loop stays small.
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn start_callbacks(
+    code: Code,
+    id: u32,
+    ops: &[super::compile::Op],
+    regs: &mut [u64; 16],
+    memory: &mut MemoryMap<'_>,
+    env: &HelperEnv<'_>,
+    frames: &mut Vec<Frame>,
+    return_ip: usize,
+) -> Result<Option<usize>, Trap> {
+    let (callback, ctx, flags) = (regs[2], regs[3], regs[4]);
+    let source = if code == Code::BpfLoop {
+        match regs[1] {
+            _ if flags != 0 => Err(errno::EINVAL),
+            count if count > MAX_LOOPS => Err(errno::E2BIG),
+            count => Ok(Iterations::Count(count)),
+        }
+    } else {
+        let map = env
+            .map(regs[1])
+            .cloned()
+            .ok_or_else(|| Trap::HelperFailed {
+                id,
+                message: format!("argument 1 ({:#x}) is not a map of this program", regs[1]),
+            })?;
+        let iterable = matches!(
+            map.def().map_type,
+            MapType::Hash
+                | MapType::PercpuHash
+                | MapType::LruHash
+                | MapType::LruPercpuHash
+                | MapType::Array
+                | MapType::PercpuArray
+        );
+        // One key scratch area per run: no iteration inside another.
+        let nested = frames.iter().any(
+            |f| matches!(&f.loop_state, Some(l) if matches!(l.source, Iterations::Elements { .. })),
+        );
+        if nested {
+            return Err(Trap::HelperFailed {
+                id,
+                message: "for_each_map_elem inside a for_each_map_elem callback".to_string(),
+            });
+        }
+        match map.keys() {
+            Ok(keys) if iterable && flags == 0 => Ok(Iterations::Elements { map, keys, next: 0 }),
+            _ => Err(errno::EINVAL),
+        }
+    };
+    let source = match source {
+        Ok(source) => source,
+        Err(e) => {
+            regs[0] = errno::neg(e);
+            regs[1..6].fill(0);
+            return Ok(None);
+        }
+    };
+    let target = code_target(ops, callback).ok_or(Trap::BadCallback(callback))?;
+    let mut state = Box::new(LoopState {
+        calls: 0,
+        callback: target,
+        ctx,
+        source,
+    });
+    if !state.next_call(regs, memory, env.cpu) {
+        // Nothing to iterate: no callback at all.
+        regs[0] = 0;
+        regs[1..6].fill(0);
+        return Ok(None);
+    }
+    if frames.len() + 1 >= MAX_CALL_FRAMES {
+        return Err(Trap::CallDepthExceeded);
+    }
+    frames.push(Frame {
+        return_ip,
+        saved: [regs[6], regs[7], regs[8], regs[9]],
+        loop_state: Some(state),
+    });
+    regs[10] -= STACK_FRAME_SIZE;
+    memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
+    Ok(Some(target))
+}
+
+/// After a callback returned: `Ok(callback)` when it is called again (its
+/// frame pushed back and zeroed), `Err(frame)` when the iteration is over
+/// (r0 then holds the number of calls) and the helper call returns through
+/// `frame`.
+#[cold]
+#[inline(never)]
+fn next_callback(
+    mut frame: Frame,
+    regs: &mut [u64; 16],
+    memory: &mut MemoryMap<'_>,
+    cpu: u32,
+    frames: &mut Vec<Frame>,
+) -> Result<usize, Frame> {
+    let Some(state) = frame.loop_state.as_mut() else {
+        return Err(frame);
+    };
+    // 0 continues, 1 stops.
+    if regs[0] == 0 && state.next_call(regs, memory, cpu) {
+        let callback = state.callback;
+        frames.push(frame);
+        memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
+        return Ok(callback);
+    }
+    regs[0] = state.calls;
+    regs[1..6].fill(0);
+    Err(frame)
 }
 
 /// The op a code address (`lddw` source 4) points to: a function's first
@@ -560,67 +725,38 @@ pub(crate) fn run<T: Tracer>(
                 memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
                 goto_block!(op.off as usize);
             }
-            Code::BpfLoop => {
-                // bpf_loop(count, callback, ctx, flags): the callback runs as
-                // a local call per iteration; the loop lives in its frame.
-                let (count, callback, ctx, flags) = (regs[1], regs[2], regs[3], regs[4]);
-                let early = if flags != 0 {
-                    Some(errno::neg(errno::EINVAL))
-                } else if count > MAX_LOOPS {
-                    Some(errno::neg(errno::E2BIG))
-                } else if count == 0 {
-                    Some(0)
-                } else {
-                    None
-                };
-                if let Some(r0) = early {
-                    regs[0] = r0;
-                    regs[1..6].fill(0);
-                } else {
-                    let Some(target) = code_target(ops, callback) else {
-                        fault!(Trap::BadCallback(callback));
-                    };
-                    if frames.len() + 1 >= MAX_CALL_FRAMES {
-                        fault!(Trap::CallDepthExceeded);
-                    }
-                    frames.push(Frame {
-                        return_ip: ip,
-                        saved: [regs[6], regs[7], regs[8], regs[9]],
-                        loop_state: Some(LoopState {
-                            index: 0,
-                            count,
-                            callback: target,
-                            ctx,
-                        }),
-                    });
-                    regs[1] = 0;
-                    regs[2] = ctx;
-                    regs[3..6].fill(0);
-                    regs[10] -= STACK_FRAME_SIZE;
-                    memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
-                    goto_block!(target);
+            Code::BpfLoop | Code::ForEachMapElem => {
+                match start_callbacks(
+                    op.code,
+                    op.off as u32,
+                    ops,
+                    &mut regs,
+                    memory,
+                    env,
+                    frames,
+                    ip,
+                ) {
+                    Ok(Some(target)) => goto_block!(target),
+                    Ok(None) => {}
+                    Err(trap) => fault!(trap),
                 }
             }
             Code::Exit => match frames.pop() {
                 None => finish!(regs[0]),
-                Some(mut frame) => {
-                    if let Some(state) = &mut frame.loop_state {
-                        // The callback returned: 0 continues, 1 stops.
-                        if regs[0] == 0 && state.index + 1 < state.count {
-                            state.index += 1;
-                            let (index, ctx, callback) = (state.index, state.ctx, state.callback);
-                            frames.push(frame);
-                            regs[1] = index;
-                            regs[2] = ctx;
-                            regs[3..6].fill(0);
-                            memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
-                            goto_block!(callback);
-                            continue;
+                Some(frame) => {
+                    // A callback of bpf_loop/for_each_map_elem returned: call
+                    // it again, or return from the helper call.
+                    let frame = if frame.loop_state.is_some() {
+                        match next_callback(frame, &mut regs, memory, env.cpu, frames) {
+                            Ok(callback) => {
+                                goto_block!(callback);
+                                continue;
+                            }
+                            Err(frame) => frame,
                         }
-                        // The result: how many times the callback ran.
-                        regs[0] = state.index + 1;
-                        regs[1..6].fill(0);
-                    }
+                    } else {
+                        frame
+                    };
                     regs[6..10].copy_from_slice(&frame.saved);
                     regs[10] += STACK_FRAME_SIZE;
                     memory.set_stack_floor(regs[10] - STACK_FRAME_SIZE);

@@ -138,6 +138,8 @@ pub struct MemoryMap<'a> {
     /// Shared regions of inner maps the run looked up (maps of maps).
     inner_shared: Vec<Region>,
     context: Option<context::ContextRegion>,
+    /// Read-only scratch for the key `for_each_map_elem` hands its callback.
+    key_scratch: Option<&'a [AtomicU64]>,
     packet: Option<context::PacketState>,
     _borrows: PhantomData<&'a mut [u8]>,
 }
@@ -194,6 +196,7 @@ impl<'a> MemoryMap<'a> {
             shared: &[],
             inner_shared: Vec::new(),
             context: None,
+            key_scratch: None,
             packet: None,
             _borrows: PhantomData,
         }
@@ -335,6 +338,17 @@ impl<'a> MemoryMap<'a> {
     fn check_slow(&self, addr: u64, len: u64, access: Access) -> Result<Target, Trap> {
         if let Some(offset) = self.context_offset(addr) {
             return Ok(Target::Context(offset));
+        }
+        if let Some(scratch) = self.key_scratch {
+            let region = Region {
+                start: scratch.as_ptr() as u64,
+                len: 8 * scratch.len() as u64,
+                writable: false,
+                shared: true,
+            };
+            if region.contains(addr, len) && access == Access::Read {
+                return Ok(Target::Shared(addr as *mut u8));
+            }
         }
         for region in self.shared.iter().chain(&self.inner_shared) {
             if region.contains(addr, len) && (access == Access::Read || region.writable) {
@@ -486,6 +500,26 @@ impl<'a> MemoryMap<'a> {
                 Ok(old) | Err(old) => old,
             })
         }
+    }
+
+    /// Gives the run a read-only scratch area for `for_each_map_elem` keys.
+    pub(crate) fn set_key_scratch(&mut self, scratch: &'a [AtomicU64]) {
+        self.key_scratch = Some(scratch);
+    }
+
+    /// Puts `key` in the key scratch area and returns its address; `None`
+    /// when there is no scratch area or the key does not fit.
+    pub(crate) fn write_key_scratch(&self, key: &[u8]) -> Option<u64> {
+        let scratch = self.key_scratch?;
+        if key.len() > 8 * scratch.len() {
+            return None;
+        }
+        for (word, chunk) in scratch.iter().zip(key.chunks(8)) {
+            let mut bytes = [0u8; 8];
+            bytes[..chunk.len()].copy_from_slice(chunk);
+            word.store(u64::from_le_bytes(bytes), Ordering::Relaxed);
+        }
+        Some(scratch.as_ptr() as u64)
     }
 
     /// The 4-byte lock word of `bpf_spin_lock` at `addr`: it must lie in map

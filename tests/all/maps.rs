@@ -545,3 +545,72 @@ fn spin_lock_sections_lose_no_update_across_threads() {
         "the first run's lock was released"
     );
 }
+
+#[test]
+fn for_each_map_elem_visits_live_elements_until_told_to_stop() {
+    let hash = map(MapType::Hash, 4, 8, 8);
+    for key in [3u32, 5, 9] {
+        hash.update(&key.to_le_bytes(), &(u64::from(key) * 10).to_le_bytes(), 0)
+            .unwrap();
+    }
+    // Sum key + value of every element into the context word; stop early
+    // when the key equals STOP. r0 = calls << 32 | sum.
+    let text = |stop: u32| {
+        format!(
+            "
+            stdw [%r10-8], 0
+            lddw %r1, map_by_fd(0)
+            lddw %r2, code_addr(visit)
+            mov %r3, %r10
+            add %r3, -8
+            mov %r4, 0
+            call 164
+            ldxdw %r1, [%r10-8]
+            lsh %r0, 32
+            or %r0, %r1
+            exit
+        visit:
+            ldxw %r5, [%r2]
+            ldxdw %r6, [%r3]
+            add %r6, %r5
+            ldxdw %r7, [%r4]
+            add %r7, %r6
+            stxdw [%r4], %r7
+            stdw [%r3], 7
+            mov %r0, 0
+            jne %r5, {stop}, +1
+            mov %r0, 1
+            exit
+            "
+        )
+    };
+    let vm = load(&text(99), &[&hash]);
+    // All three: sum of keys + values, and each value was set to 7.
+    assert_eq!(
+        vm.run(&mut []).unwrap(),
+        (3 << 32) | (3 + 30 + 5 + 50 + 9 + 90)
+    );
+    for key in [3u32, 5, 9] {
+        assert_eq!(
+            hash.lookup(&key.to_le_bytes()).unwrap(),
+            Some(7u64.to_le_bytes().to_vec())
+        );
+    }
+    // The key pointer is read-only to the callback.
+    let write_key = load(&text(99).replace("stdw [%r3], 7", "stw [%r2], 7"), &[&hash]);
+    assert!(matches!(
+        write_key.run(&mut []).unwrap_err().trap,
+        bpfbox::Trap::OutOfBounds { .. }
+    ));
+    // An empty map: no call; bad flags: -EINVAL.
+    let empty = map(MapType::Hash, 4, 8, 8);
+    assert_eq!(load(&text(99), &[&empty]).run(&mut []).unwrap(), 0);
+    let flags = load(&text(99).replace("mov %r4, 0", "mov %r4, 1"), &[&hash])
+        .run(&mut [])
+        .unwrap();
+    assert_eq!(flags >> 32, neg(bpfbox::abi::errno::EINVAL) & 0xffff_ffff);
+    // Stopping at the first element visited makes one call.
+    let first = hash.keys().unwrap()[0].clone();
+    let stop = u32::from_le_bytes(first.try_into().unwrap());
+    assert_eq!(load(&text(stop), &[&hash]).run(&mut []).unwrap() >> 32, 1);
+}
