@@ -21,13 +21,14 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A caller's state saved across a local call.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Frame {
     return_ip: usize,
     saved: [u64; 4],
-    /// Set when this frame runs the callback of `bpf_loop` or
-    /// `for_each_map_elem`.
-    loop_state: Option<Box<LoopState>>,
+    /// Whether this frame runs the callback of `bpf_loop` or
+    /// `for_each_map_elem`, whose state is then the last of the run's
+    /// loop states (they nest like the frames).
+    looping: bool,
 }
 
 /// A helper that calls back into the program: what it iterates over and
@@ -139,6 +140,7 @@ fn start_callbacks(
     memory: &mut MemoryMap<'_>,
     env: &HelperEnv<'_>,
     frames: &mut Vec<Frame>,
+    loops: &mut Vec<LoopState>,
     return_ip: usize,
 ) -> Result<Option<usize>, Trap> {
     let (callback, ctx, flags) = (regs[2], regs[3], regs[4]);
@@ -166,9 +168,9 @@ fn start_callbacks(
                 | MapType::PercpuArray
         );
         // One key scratch area per run: no iteration inside another.
-        let nested = frames.iter().any(
-            |f| matches!(&f.loop_state, Some(l) if matches!(l.source, Iterations::Elements { .. })),
-        );
+        let nested = loops
+            .iter()
+            .any(|l| matches!(l.source, Iterations::Elements { .. }));
         if nested {
             return Err(Trap::HelperFailed {
                 id,
@@ -189,12 +191,12 @@ fn start_callbacks(
         }
     };
     let target = code_target(ops, callback).ok_or(Trap::BadCallback(callback))?;
-    let mut state = Box::new(LoopState {
+    let mut state = LoopState {
         calls: 0,
         callback: target,
         ctx,
         source,
-    });
+    };
     if !state.next_call(regs, memory, env.cpu) {
         // Nothing to iterate: no callback at all.
         regs[0] = 0;
@@ -207,39 +209,40 @@ fn start_callbacks(
     frames.push(Frame {
         return_ip,
         saved: [regs[6], regs[7], regs[8], regs[9]],
-        loop_state: Some(state),
+        looping: true,
     });
+    loops.push(state);
     regs[10] -= STACK_FRAME_SIZE;
     memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
     Ok(Some(target))
 }
 
-/// After a callback returned: `Ok(callback)` when it is called again (its
-/// frame pushed back and zeroed), `Err(frame)` when the iteration is over
-/// (r0 then holds the number of calls) and the helper call returns through
-/// `frame`.
+/// After the callback of the innermost loop returned: `Some(callback)` when
+/// it is called again (`frame` pushed back, its stack zeroed), `None` when
+/// the iteration is over (r0 then holds the number of calls) and the helper
+/// call returns through `frame`.
 #[cold]
 #[inline(never)]
 fn next_callback(
-    mut frame: Frame,
+    frame: Frame,
     regs: &mut [u64; 16],
     memory: &mut MemoryMap<'_>,
     cpu: u32,
     frames: &mut Vec<Frame>,
-) -> Result<usize, Frame> {
-    let Some(state) = frame.loop_state.as_mut() else {
-        return Err(frame);
-    };
+    loops: &mut Vec<LoopState>,
+) -> Option<usize> {
+    let state = loops.last_mut()?;
     // 0 continues, 1 stops.
     if regs[0] == 0 && state.next_call(regs, memory, cpu) {
         let callback = state.callback;
         frames.push(frame);
         memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
-        return Ok(callback);
+        return Some(callback);
     }
     regs[0] = state.calls;
     regs[1..6].fill(0);
-    Err(frame)
+    loops.pop();
+    None
 }
 
 /// The op a code address (`lddw` source 4) points to: a function's first
@@ -329,6 +332,8 @@ pub(crate) fn run<T: Tracer>(
     regs[2] = r2;
     regs[10] = memory.stack_top();
     frames.clear();
+    // States of the running bpf_loop/for_each_map_elem calls, innermost last.
+    let mut loops: Vec<LoopState> = Vec::new();
     // Budget left; the instructions charged so far are `budget - remaining`
     // (nothing is charged beyond the budget, so this never wraps).
     let mut remaining: u64 = budget;
@@ -719,7 +724,7 @@ pub(crate) fn run<T: Tracer>(
                 frames.push(Frame {
                     return_ip: ip,
                     saved: [regs[6], regs[7], regs[8], regs[9]],
-                    loop_state: None,
+                    looping: false,
                 });
                 regs[10] -= STACK_FRAME_SIZE;
                 memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
@@ -734,6 +739,7 @@ pub(crate) fn run<T: Tracer>(
                     memory,
                     env,
                     frames,
+                    &mut loops,
                     ip,
                 ) {
                     Ok(Some(target)) => goto_block!(target),
@@ -746,17 +752,14 @@ pub(crate) fn run<T: Tracer>(
                 Some(frame) => {
                     // A callback of bpf_loop/for_each_map_elem returned: call
                     // it again, or return from the helper call.
-                    let frame = if frame.loop_state.is_some() {
-                        match next_callback(frame, &mut regs, memory, env.cpu, frames) {
-                            Ok(callback) => {
-                                goto_block!(callback);
-                                continue;
-                            }
-                            Err(frame) => frame,
+                    if frame.looping {
+                        if let Some(callback) =
+                            next_callback(frame, &mut regs, memory, env.cpu, frames, &mut loops)
+                        {
+                            goto_block!(callback);
+                            continue;
                         }
-                    } else {
-                        frame
-                    };
+                    }
                     regs[6..10].copy_from_slice(&frame.saved);
                     regs[10] += STACK_FRAME_SIZE;
                     memory.set_stack_floor(regs[10] - STACK_FRAME_SIZE);
