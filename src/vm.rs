@@ -4,7 +4,7 @@
 use crate::error::{LoadError, RunError, Trap};
 use crate::helpers::{HelperEnv, HelperRegistry, Host, Redirect, SystemHost};
 use crate::interpreter::compile::{compile, Compiled};
-use crate::interpreter::exec::{self, Frame, Machine, NoTrace};
+use crate::interpreter::exec::{self, Frame, LoopState, Machine, NoTrace};
 use crate::interpreter::Tracer;
 use crate::maps::Map;
 use crate::memory::MemoryMap;
@@ -99,6 +99,7 @@ struct Stack([u8; STACK_FRAME_SIZE as usize * MAX_CALL_FRAMES]);
 pub struct RunState {
     stack: Box<Stack>,
     frames: Vec<Frame>,
+    loops: Vec<LoopState>,
     interrupt: Arc<AtomicBool>,
     cpu: u32,
     rng: u64,
@@ -132,6 +133,7 @@ impl RunState {
         RunState {
             stack: Box::new(Stack([0; STACK_FRAME_SIZE as usize * MAX_CALL_FRAMES])),
             frames: Vec::with_capacity(MAX_CALL_FRAMES),
+            loops: Vec::new(),
             interrupt: Arc::new(AtomicBool::new(false)),
             cpu: next_cpu(),
             rng: DEFAULT_SEED,
@@ -423,6 +425,7 @@ impl Vm {
         let machine = Machine {
             memory: &mut map,
             frames: &mut state.frames,
+            loops: &mut state.loops,
             interrupt: &state.interrupt,
             registry: &self.helpers,
             env: &mut env,

@@ -34,7 +34,7 @@ pub(crate) struct Frame {
 /// A helper that calls back into the program: what it iterates over and
 /// how far it got.
 #[derive(Clone, Debug)]
-struct LoopState {
+pub(crate) struct LoopState {
     /// Callbacks made so far (the helper's result).
     calls: u64,
     callback: usize,
@@ -107,6 +107,9 @@ impl Tracer for NoTrace {
 pub(crate) struct Machine<'r, 'm> {
     pub memory: &'r mut MemoryMap<'m>,
     pub frames: &'r mut Vec<Frame>,
+    /// States of the running bpf_loop/for_each_map_elem calls, innermost
+    /// last.
+    pub loops: &'r mut Vec<LoopState>,
     pub interrupt: &'r AtomicBool,
     pub registry: &'r HelperRegistry,
     pub env: &'r mut HelperEnv<'m>,
@@ -317,6 +320,7 @@ pub(crate) fn run<T: Tracer>(
     let Machine {
         memory,
         frames,
+        loops,
         interrupt,
         registry,
         env,
@@ -332,8 +336,7 @@ pub(crate) fn run<T: Tracer>(
     regs[2] = r2;
     regs[10] = memory.stack_top();
     frames.clear();
-    // States of the running bpf_loop/for_each_map_elem calls, innermost last.
-    let mut loops: Vec<LoopState> = Vec::new();
+    loops.clear();
     // Budget left; the instructions charged so far are `budget - remaining`
     // (nothing is charged beyond the budget, so this never wraps).
     let mut remaining: u64 = budget;
@@ -730,23 +733,6 @@ pub(crate) fn run<T: Tracer>(
                 memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
                 goto_block!(op.off as usize);
             }
-            Code::BpfLoop | Code::ForEachMapElem => {
-                match start_callbacks(
-                    op.code,
-                    op.off as u32,
-                    ops,
-                    &mut regs,
-                    memory,
-                    env,
-                    frames,
-                    &mut loops,
-                    ip,
-                ) {
-                    Ok(Some(target)) => goto_block!(target),
-                    Ok(None) => {}
-                    Err(trap) => fault!(trap),
-                }
-            }
             Code::Exit => match frames.pop() {
                 None => finish!(regs[0]),
                 Some(frame) => {
@@ -754,7 +740,7 @@ pub(crate) fn run<T: Tracer>(
                     // it again, or return from the helper call.
                     if frame.looping {
                         if let Some(callback) =
-                            next_callback(frame, &mut regs, memory, env.cpu, frames, &mut loops)
+                            next_callback(frame, &mut regs, memory, env.cpu, frames, loops)
                         {
                             goto_block!(callback);
                             continue;
@@ -768,6 +754,23 @@ pub(crate) fn run<T: Tracer>(
             },
             Code::Charge => charge!(op.imm),
             Code::FellOff => fault!(Trap::FellOffEnd),
+            Code::BpfLoop | Code::ForEachMapElem => {
+                match start_callbacks(
+                    op.code,
+                    op.off as u32,
+                    ops,
+                    &mut regs,
+                    memory,
+                    env,
+                    frames,
+                    loops,
+                    ip,
+                ) {
+                    Ok(Some(target)) => goto_block!(target),
+                    Ok(None) => {}
+                    Err(trap) => fault!(trap),
+                }
+            }
         }
     }
 }
