@@ -100,6 +100,7 @@ pub struct RunState {
     stack: Box<Stack>,
     frames: Vec<Frame>,
     loops: Vec<LoopState>,
+    inner_maps: Vec<Map>,
     interrupt: Arc<AtomicBool>,
     cpu: u32,
     rng: u64,
@@ -134,6 +135,7 @@ impl RunState {
             stack: Box::new(Stack([0; STACK_FRAME_SIZE as usize * MAX_CALL_FRAMES])),
             frames: Vec::with_capacity(MAX_CALL_FRAMES),
             loops: Vec::new(),
+            inner_maps: Vec::new(),
             interrupt: Arc::new(AtomicBool::new(false)),
             cpu: next_cpu(),
             rng: DEFAULT_SEED,
@@ -370,6 +372,8 @@ impl Vm {
         // Deleted map elements are reclaimed only after every run that could
         // hold their address has ended: runs of programs with maps pin.
         let _epoch = (!self.maps.is_empty()).then(crossbeam_epoch::pin);
+        // Inner maps of the previous run: no memory map refers to them now.
+        state.inner_maps.clear();
         let mut env = HelperEnv {
             data,
             maps: &self.maps,
@@ -382,7 +386,7 @@ impl Vm {
             depth: 0,
             tail_calls: carried.tail_calls,
             tail_call: None,
-            inner_maps: Vec::new(),
+            inner_maps: &mut state.inner_maps,
             held_lock: None,
         };
         let mut map = MemoryMap::new(&mut state.stack.0, STACK_FRAME_SIZE);

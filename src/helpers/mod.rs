@@ -75,7 +75,9 @@ pub(crate) struct HelperEnv<'r> {
     pub held_lock: Option<u64>,
     /// Inner maps the run looked up in maps of maps: kept alive, and their
     /// memory reachable, until the run ends.
-    pub inner_maps: Vec<Map>,
+    /// Inner maps handed out by map-of-maps lookups (kept in the
+    /// `RunState`, emptied when the next run starts).
+    pub inner_maps: &'r mut Vec<Map>,
 }
 
 /// Where `redirect` or `redirect_map` sent the packet: the run's verdict
@@ -108,7 +110,7 @@ impl HelperEnv<'_> {
         let id = handle as u32;
         self.maps
             .iter()
-            .chain(&self.inner_maps)
+            .chain(self.inner_maps.iter())
             .find(|m| m.id() == id)
     }
 }
