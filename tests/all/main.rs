@@ -7,4 +7,7 @@ mod interpreter;
 mod maps;
 mod packets;
 mod plugin;
+mod sandbox;
 mod spawn;
+#[path = "../../isa/tests/common/mod.rs"]
+mod strategies;
