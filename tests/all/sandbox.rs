@@ -46,7 +46,7 @@ proptest! {
         let Ok(program) = Program::from_instructions(&insns) else { return Ok(()) };
         let Some(vm) = load(program, ProgramType::Buffer) else { return Ok(()) };
         // 64 bytes of input between two guard areas.
-        let mut buffer = vec![GUARD; 16 + 64 + 16];
+        let mut buffer = [GUARD; 16 + 64 + 16];
         buffer[16..80].fill(0);
         let _ = vm.execute(&mut RunState::new(), &mut buffer[16..80]);
         prop_assert!(buffer[..16].iter().chain(&buffer[80..]).all(|&b| b == GUARD));
