@@ -482,5 +482,9 @@ mod tests {
     fn vm_is_send_and_sync() {
         assert_send_sync::<Vm>();
         assert_send_sync::<InterruptHandle>();
+        // A RunState moves to the thread that runs with it.
+        fn assert_send<T: Send>() {}
+        assert_send::<RunState>();
+        assert_send_sync::<crate::Map>();
     }
 }
