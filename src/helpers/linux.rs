@@ -553,3 +553,26 @@ pub(crate) fn register_all(registry: &mut HelperRegistry) {
         csum_replace(ctx, a, 0xff, csum::l4_csum_replace)
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_registered_helper_has_a_prototype() {
+        // The load-time check of which helpers a program type may call
+        // relies on the prototypes: a helper without one would slip by.
+        let registry = HelperRegistry::linux();
+        let ids: Vec<u32> = registry.ids().collect();
+        assert_eq!(ids.len(), 37);
+        for id in ids {
+            assert!(
+                HelperId(id).prototype().is_some(),
+                "helper {id} has no prototype"
+            );
+        }
+        // The two helpers the interpreter runs itself.
+        assert!(HelperId::LOOP.prototype().is_some());
+        assert!(HelperId::FOR_EACH_MAP_ELEM.prototype().is_some());
+    }
+}

@@ -23,14 +23,15 @@ pub(crate) fn format(
         return Err(EINVAL);
     };
     let fmt = &fmt[..end];
-    let mut out = String::new();
+    // Bytes first: the format may hold UTF-8 that spans several bytes.
+    let mut out = Vec::new();
     let mut args = args.iter();
     let mut i = 0;
     while i < fmt.len() {
         let byte = fmt[i];
         i += 1;
         if byte != b'%' {
-            out.push(char::from(byte));
+            out.push(byte);
             continue;
         }
         let mut longs = 0;
@@ -41,7 +42,7 @@ pub(crate) fn format(
         let conversion = *fmt.get(i).ok_or(EINVAL)?;
         i += 1;
         if conversion == b'%' && longs == 0 {
-            out.push('%');
+            out.push(b'%');
             continue;
         }
         let value = *args.next().ok_or(E2BIG)?;
@@ -54,35 +55,35 @@ pub(crate) fn format(
                 } else {
                     i64::from(value as i32)
                 };
-                out.push_str(&v.to_string());
+                out.extend_from_slice(v.to_string().as_bytes());
             }
             b'u' => {
                 let v = if wide { value } else { u64::from(value as u32) };
-                out.push_str(&v.to_string());
+                out.extend_from_slice(v.to_string().as_bytes());
             }
             b'x' => {
                 let v = if wide { value } else { u64::from(value as u32) };
-                out.push_str(&format!("{v:x}"));
+                out.extend_from_slice(format!("{v:x}").as_bytes());
             }
-            b'p' if longs == 0 => out.push_str(&format!("{value:#x}")),
-            b's' if longs == 0 => out.push_str(&read_string(ctx, value)),
+            b'p' if longs == 0 => out.extend_from_slice(format!("{value:#x}").as_bytes()),
+            b's' if longs == 0 => out.extend_from_slice(&read_string(ctx, value)),
             _ => return Err(EINVAL),
         }
     }
-    Ok(out)
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// A NUL-terminated string from the run's memory, cut at [`MAX_STRING`]
 /// bytes; memory the run may not read prints as `(efault)`.
-fn read_string(ctx: &mut HelperContext<'_, '_>, addr: u64) -> String {
+fn read_string(ctx: &mut HelperContext<'_, '_>, addr: u64) -> Vec<u8> {
     let mut bytes = Vec::new();
     for offset in 0..MAX_STRING {
         match ctx.memory().load(addr.wrapping_add(offset), 1) {
             Ok(0) => break,
             Ok(b) => bytes.push(b as u8),
-            Err(_) if offset == 0 => return "(efault)".to_string(),
+            Err(_) if offset == 0 => return b"(efault)".to_vec(),
             Err(_) => break,
         }
     }
-    String::from_utf8_lossy(&bytes).into_owned()
+    bytes
 }

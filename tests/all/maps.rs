@@ -614,3 +614,14 @@ fn for_each_map_elem_visits_live_elements_until_told_to_stop() {
     let stop = u32::from_le_bytes(first.try_into().unwrap());
     assert_eq!(load(&text(stop), &[&hash]).run(&mut []).unwrap() >> 32, 1);
 }
+
+#[test]
+fn printk_keeps_utf8_in_the_format() {
+    let mut memory = "é=%d\0".as_bytes().to_vec();
+    let len = memory.len();
+    let vm = load(&format!("mov %r2, {len}\nmov %r3, 7\ncall 6\nexit"), &[]);
+    let mut state = RunState::new();
+    let r0 = vm.execute(&mut state, &mut memory).unwrap().r0;
+    assert_eq!(state.trace_lines(), ["é=7"]);
+    assert_eq!(r0, "é=7".len() as u64);
+}
