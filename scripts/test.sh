@@ -5,3 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+
+# The interpreter's speed target, counted (not timed) with callgrind: the
+# dispatch loop's code generation shifts with unrelated edits, so guard it.
+if command -v valgrind >/dev/null 2>&1; then
+    w1=$(bash benches/callgrind.sh W1 2>/dev/null | sed -n 's/^W1: \([0-9.]*\) .*/\1/p')
+    echo "interpreter W1: ${w1:-?} host instructions per eBPF instruction (target 20)"
+    awk -v v="$w1" 'BEGIN { exit !(v != "" && v <= 20) }'
+else
+    echo "valgrind not installed: interpreter instruction-count check skipped" >&2
+    exit 1
+fi
