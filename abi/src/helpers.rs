@@ -19,6 +19,13 @@ pub struct HelperId(pub u32);
 macro_rules! helper_ids {
     ($($name:ident = $num:literal, $text:literal;)*) => {
         impl HelperId {
+    /// The number a loader writes over an instruction whose CO-RE relocation
+    /// it could not resolve (libbpf's convention, `0xbad2310`): loading
+    /// succeeds, and the run fails only if it reaches the instruction.
+    pub const CORE_POISON: HelperId = HelperId(0xbad_2310);
+}
+
+impl HelperId {
             $(
                 #[doc = concat!("Helper ", stringify!($num), ": `", $text, "`.")]
                 pub const $name: HelperId = HelperId($num);
