@@ -37,11 +37,21 @@ fn bench(c: &mut Criterion) {
         ..LoadOptions::default()
     };
     group.bench_function("parse + maps + 1 program", |b| {
-        b.iter(|| Object::parse(black_box(&bytes)).unwrap().load(&one).unwrap())
+        b.iter(|| {
+            Object::parse(black_box(&bytes))
+                .unwrap()
+                .load(&one)
+                .unwrap()
+        })
     });
     let all = LoadOptions::default();
     group.bench_function("parse + maps + 128 programs", |b| {
-        b.iter(|| Object::parse(black_box(&bytes)).unwrap().load(&all).unwrap())
+        b.iter(|| {
+            Object::parse(black_box(&bytes))
+                .unwrap()
+                .load(&all)
+                .unwrap()
+        })
     });
     group.finish();
 }

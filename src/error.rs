@@ -58,6 +58,23 @@ pub enum LoadError {
         /// Helper number.
         id: i32,
     },
+    /// The instructions do not decode into a program.
+    #[error(transparent)]
+    Decode(#[from] bpfbox_isa::DecodeError),
+}
+
+impl LoadError {
+    /// The slot index of the instruction at fault.
+    pub fn pc(&self) -> Option<usize> {
+        match self {
+            LoadError::Unsupported { pc, .. }
+            | LoadError::UnknownMap { pc, .. }
+            | LoadError::BadMapValue { pc, .. }
+            | LoadError::HelperNotAllowed { pc, .. }
+            | LoadError::UnknownHelper { pc, .. } => Some(*pc),
+            LoadError::Decode(error) => Some(error.pc),
+        }
+    }
 }
 
 /// A run-time fault, without its location. See [`RunError`].
@@ -82,7 +99,10 @@ pub enum Trap {
         /// Access size in bytes.
         len: u64,
     },
-    /// A local call would make more than [`crate::MAX_CALL_FRAMES`] frames.
+    /// A local call (or a `bpf_loop`/`for_each_map_elem` callback) would
+    /// make more than [`crate::MAX_CALL_FRAMES`] frames. The frames of a
+    /// program that a tail call from a sub-program started count with its
+    /// callers'.
     #[error("call depth exceeds {} frames", crate::MAX_CALL_FRAMES)]
     CallDepthExceeded,
     /// Execution ran past the last instruction of a function.
@@ -170,8 +190,29 @@ impl std::fmt::Display for Access {
 #[error("pc {pc}: {trap}")]
 pub struct RunError {
     /// Slot index of the faulting instruction (for budget and interrupts, the
-    /// first instruction of the block about to run).
+    /// first instruction of the block about to run), in the program that was
+    /// running: after a tail call, the target.
     pub pc: usize,
     /// What went wrong.
     pub trap: Trap,
+}
+
+impl RunError {
+    /// The error of a program that started after `before` instructions of a
+    /// run with budget `budget` had been charged: its instruction counts
+    /// made the run's.
+    pub(crate) fn counted_from(mut self, before: u64, budget: u64) -> RunError {
+        match &mut self.trap {
+            Trap::BudgetExhausted {
+                executed,
+                budget: whole,
+            } => {
+                *executed += before;
+                *whole = budget;
+            }
+            Trap::Interrupted { executed } => *executed += before,
+            _ => {}
+        }
+        self
+    }
 }

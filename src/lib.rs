@@ -26,6 +26,11 @@
 //! - Each frame has a [`STACK_FRAME_SIZE`]-byte stack, zeroed on entry; local
 //!   calls get a fresh frame, r6–r9 are preserved, and at most
 //!   [`MAX_CALL_FRAMES`] frames are live (the entry frame counts).
+//! - A tail call (`bpf_tail_call`, at most 33 per run) continues the run
+//!   with another program: from the entry function in place of the whole
+//!   program; from a sub-program in place of the sub-program's frame, with
+//!   a fresh stack, its r0 returned to the sub-program's caller and its
+//!   local calls counted with the caller's frames.
 //! - Helpers are called by number through a [`HelperRegistry`]; after a
 //!   helper call r1–r5 read as 0.
 //! - An instruction budget (default [`DEFAULT_BUDGET`]) is charged per basic
@@ -38,6 +43,7 @@ pub use bpfbox_isa as isa;
 
 mod aligned;
 pub mod conformance;
+pub mod elf;
 mod error;
 pub mod helpers;
 mod interpreter;

@@ -4,7 +4,7 @@
 use crate::error::{LoadError, RunError, Trap};
 use crate::helpers::{HelperEnv, HelperRegistry, Host, Redirect, SystemHost};
 use crate::interpreter::compile::{compile, Compiled};
-use crate::interpreter::exec::{self, Frame, LoopState, Machine, NoTrace};
+use crate::interpreter::exec::{self, Chain, Frame, LoopState, Machine, NoTrace};
 use crate::interpreter::Tracer;
 use crate::maps::Map;
 use crate::memory::MemoryMap;
@@ -322,44 +322,10 @@ impl Vm {
         tracer: &mut T,
     ) -> Result<RunOutcome, RunError> {
         state.trace.clear();
-        let mut carried = Carried {
-            budget_left: self.budget,
-            executed: 0,
-            tail_calls: 0,
-            redirect: None,
-        };
-        // A tail call continues the run with another program: same input,
-        // same state, the rest of the budget.
-        let mut next: Option<Arc<Vm>> = None;
-        loop {
-            let vm: &Vm = next.as_deref().unwrap_or(self);
-            let (finished, tail_call) =
-                vm.run_once(state, &mut input, data, tracer, &mut carried)?;
-            match tail_call {
-                None => {
-                    return Ok(RunOutcome {
-                        r0: finished.r0,
-                        instructions: carried.executed,
-                        redirect: carried.redirect,
-                    })
-                }
-                Some(target) => {
-                    carried.tail_calls += 1;
-                    next = Some(target);
-                }
-            }
-        }
-    }
-
-    /// One program's part of a run: until it exits, faults or tail-calls.
-    fn run_once<T: Tracer>(
-        &self,
-        state: &mut RunState,
-        input: &mut Input<'_>,
-        data: &mut dyn Any,
-        tracer: &mut T,
-        carried: &mut Carried,
-    ) -> Result<(exec::Finished, Option<Arc<Vm>>), RunError> {
+        // Inner maps of the previous run: no memory map refers to them now.
+        state.inner_maps.clear();
+        state.frames.clear();
+        state.loops.clear();
         let program_type = self.program_type;
         let packet_role = match program_type {
             ProgramType::Xdp => Some(PacketRole::Xdp),
@@ -369,52 +335,32 @@ impl Vm {
             | ProgramType::CgroupSkb => Some(PacketRole::Skb(program_type.packet_access())),
             _ => None,
         };
-        // Deleted map elements are reclaimed only after every run that could
-        // hold their address has ended: runs of programs with maps pin.
-        let _epoch = (!self.maps.is_empty()).then(crossbeam_epoch::pin);
-        // Inner maps of the previous run: no memory map refers to them now.
-        state.inner_maps.clear();
-        let mut env = HelperEnv {
-            data,
-            maps: &self.maps,
-            host: &*self.host,
-            cpu: state.cpu,
-            rng: &mut state.rng,
-            trace: &mut state.trace,
-            program_type,
-            redirect: carried.redirect,
-            depth: 0,
-            tail_calls: carried.tail_calls,
-            tail_call: None,
-            inner_maps: &mut state.inner_maps,
-            held_lock: None,
-        };
-        let mut map = MemoryMap::new(&mut state.stack.0, STACK_FRAME_SIZE);
-        map.enter_frame(map.stack_top() - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
-        map.set_key_scratch(&state.key_scratch);
-        let (r1, r2) = match (&mut *input, packet_role) {
-            (Input::Bytes(memory), None) => match program_type {
+        let mut memory = MemoryMap::new(&mut state.stack.0, STACK_FRAME_SIZE);
+        memory.enter_frame(memory.stack_top() - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
+        memory.set_key_scratch(&state.key_scratch);
+        let (r1, r2) = match (&mut input, packet_role) {
+            (Input::Bytes(bytes), None) => match program_type {
                 ProgramType::Buffer | ProgramType::Conformance => {
-                    if memory.is_empty() {
+                    if bytes.is_empty() {
                         (0, 0)
                     } else {
-                        let address = memory.as_mut_ptr() as u64;
-                        let len = memory.len() as u64;
-                        map.add_writable(memory);
+                        let address = bytes.as_mut_ptr() as u64;
+                        let len = bytes.len() as u64;
+                        memory.add_writable(bytes);
                         (address, len)
                     }
                 }
                 _ => {
-                    let address = memory.as_mut_ptr() as u64;
-                    map.add_context(memory, program_type);
+                    let address = bytes.as_mut_ptr() as u64;
+                    memory.add_context(bytes, program_type);
                     (address, 0)
                 }
             },
             (Input::Packet(packet), Some(role)) => {
                 let (buffer, ctx, bounds) = packet.parts(role == PacketRole::Xdp);
                 let address = ctx.as_mut_ptr() as u64;
-                map.add_packet(buffer, bounds, role);
-                map.add_context(ctx, program_type);
+                memory.add_packet(buffer, bounds, role);
+                memory.add_context(ctx, program_type);
                 (address, 0)
             }
             (Input::Bytes(_), Some(_)) => {
@@ -425,43 +371,200 @@ impl Vm {
         // SAFETY: `map_regions` are the value arenas of `self.maps`, which this
         // VM owns and which outlive the run (it borrows `self`); arenas are
         // never freed while their map lives and are accessed only atomically.
-        unsafe { map.add_shared(&self.map_regions) };
-        let machine = Machine {
-            memory: &mut map,
+        unsafe { memory.add_shared(&self.map_regions) };
+        // Deleted map elements are reclaimed only after every run that could
+        // hold their address has ended: runs of programs with maps pin.
+        let _epoch = (!self.maps.is_empty()).then(crossbeam_epoch::pin);
+        let mut env = HelperEnv {
+            data,
+            maps: &self.maps,
+            host: &*self.host,
+            cpu: state.cpu,
+            rng: &mut state.rng,
+            trace: &mut state.trace,
+            program_type,
+            args: [r1, r2],
+            redirect: None,
+            tail_calls: 0,
+            tail_call: None,
+            inner_maps: &mut state.inner_maps,
+            held_lock: None,
+        };
+        let stack_top = memory.stack_top();
+        let mut chain = Chain {
+            memory: &mut memory,
+            env: &mut env,
             frames: &mut state.frames,
             loops: &mut state.loops,
             interrupt: &state.interrupt,
-            registry: &self.helpers,
-            env: &mut env,
-            budget: carried.budget_left,
         };
-        let result = exec::run(&self.compiled, machine, r1, r2, tracer);
-        if let Some(lock) = env.held_lock.take() {
-            // A run that ends (or faults) holding a lock must not leave it
-            // taken for every other run: release it. (Verified programs
-            // always unlock; this covers the others.)
-            let _ = map.spin_unlock(lock);
+        let mut result = self.run_here(&mut chain, self.budget, tracer);
+        if let Ok(first) = &result {
+            if let Some(target) = chain.env.tail_call.take() {
+                // A tail call from the entry function: the target continues
+                // the run in place of the whole program.
+                let spent = first.executed;
+                result = run_chain(target, &mut chain, self.budget, spent, stack_top, tracer).map(
+                    |rest| exec::Finished {
+                        executed: spent + rest.executed,
+                        ..rest
+                    },
+                );
+            }
         }
-        let bounds = map.packet_bounds();
-        carried.redirect = env.redirect;
-        let tail_call = env.tail_call.take();
+        let (bounds, redirect) = (memory.packet_bounds(), env.redirect);
         if let (Some(bounds), Input::Packet(packet)) = (bounds, input) {
-            // The packet as the program left it, after any adjust_head/tail.
+            // The packet as the programs left it, after any adjust_head/tail.
             packet.set_bounds(bounds);
         }
         let finished = result?;
-        carried.executed += finished.executed;
-        carried.budget_left -= finished.executed;
-        Ok((finished, tail_call))
+        Ok(RunOutcome {
+            r0: finished.r0,
+            instructions: finished.executed,
+            redirect,
+        })
+    }
+
+    /// Runs this program with `chain`'s memory and environment as they are
+    /// (this program's maps in them), from its first instruction with the
+    /// run's r1 and r2 until it exits, stops or faults.
+    fn run_here<T: Tracer>(
+        &self,
+        chain: &mut Chain<'_, '_>,
+        budget: u64,
+        tracer: &mut T,
+    ) -> Result<exec::Finished, RunError> {
+        let held_before = chain.env.held_lock;
+        let [r1, r2] = chain.env.args;
+        let machine = Machine {
+            memory: &mut *chain.memory,
+            frames: &mut *chain.frames,
+            loops: &mut *chain.loops,
+            interrupt: chain.interrupt,
+            registry: &self.helpers,
+            env: &mut *chain.env,
+            budget,
+        };
+        let result = exec::run(&self.compiled, machine, r1, r2, tracer);
+        if chain.env.held_lock != held_before {
+            if let Some(lock) = chain.env.held_lock.take() {
+                // A program that ends (or faults) holding a lock it took
+                // must not leave it taken for every other run: release it,
+                // while its map is in reach. (Verified programs always
+                // unlock; this covers the others.)
+                let _ = chain.memory.spin_unlock(lock);
+            }
+        }
+        result
+    }
+
+    /// Runs this program as the target of a tail call: on the run's memory
+    /// with this program's maps instead of the caller's, its entry frame a
+    /// fresh one just below `stack_top` and nothing above that in reach,
+    /// with this program's maps, helpers and host for its helper calls.
+    fn run_tail_called<T: Tracer>(
+        &self,
+        chain: &mut Chain<'_, '_>,
+        budget: u64,
+        stack_top: u64,
+        tracer: &mut T,
+    ) -> Result<exec::Finished, RunError> {
+        let _epoch = (!self.maps.is_empty()).then(crossbeam_epoch::pin);
+        let Chain {
+            memory,
+            env,
+            frames,
+            loops,
+            interrupt,
+        } = chain;
+        // SAFETY: as for the run's first program (`execute_inner`): this VM
+        // owns the maps of `map_regions` and outlives the call. `stack_top`
+        // is the run's stack top or the r10 of a live frame, and the frame
+        // records (shared by every program of the run) keep the frames
+        // within `MAX_CALL_FRAMES`, hence within the run's stack.
+        unsafe {
+            memory.with_program(stack_top, STACK_FRAME_SIZE, &self.map_regions, |memory| {
+                let mut program_env = HelperEnv {
+                    data: &mut *env.data,
+                    maps: &self.maps,
+                    host: &*self.host,
+                    cpu: env.cpu,
+                    rng: &mut *env.rng,
+                    trace: &mut *env.trace,
+                    program_type: self.program_type,
+                    args: env.args,
+                    redirect: env.redirect,
+                    tail_calls: env.tail_calls,
+                    tail_call: None,
+                    inner_maps: &mut *env.inner_maps,
+                    held_lock: env.held_lock,
+                };
+                let mut program_chain = Chain {
+                    memory,
+                    env: &mut program_env,
+                    frames,
+                    loops,
+                    interrupt,
+                };
+                let result = self.run_here(&mut program_chain, budget, tracer);
+                let (redirect, tail_calls, tail_call, held_lock) = (
+                    program_env.redirect,
+                    program_env.tail_calls,
+                    program_env.tail_call,
+                    program_env.held_lock,
+                );
+                env.redirect = redirect;
+                env.tail_calls = tail_calls;
+                env.tail_call = tail_call;
+                env.held_lock = held_lock;
+                result
+            })
+        }
     }
 }
 
-/// What a run carries from one program to the next across tail calls.
-struct Carried {
-    budget_left: u64,
-    executed: u64,
-    tail_calls: u32,
-    redirect: Option<Redirect>,
+/// Runs `first`, the target of a tail call, and the programs it tail-calls
+/// from its entry function in turn, each from its first instruction with
+/// the run's r1 and r2 and a fresh entry frame just below `stack_top`: the
+/// run's stack top after a tail call from the run's first program, the
+/// sub-program's r10 after one from a sub-program (see
+/// `exec::after_helper_exit`; the frame records then end with the base
+/// record the target's `exit` pops).
+///
+/// The chain starts after `spent` instructions of the `budget` of the
+/// program that made the tail call; the result counts the instructions of
+/// the chain, a trap counts from the start of that program. Tail calls are
+/// counted across the run, at most [`MAX_TAIL_CALLS`].
+///
+/// [`MAX_TAIL_CALLS`]: crate::helpers::linux::MAX_TAIL_CALLS
+pub(crate) fn run_chain<T: Tracer>(
+    first: Arc<Vm>,
+    chain: &mut Chain<'_, '_>,
+    budget: u64,
+    spent: u64,
+    stack_top: u64,
+    tracer: &mut T,
+) -> Result<exec::Finished, RunError> {
+    let mut executed = 0;
+    let mut vm = first;
+    loop {
+        let before = spent + executed;
+        let finished = vm
+            .run_tail_called(chain, budget - before, stack_top, tracer)
+            .map_err(|error| error.counted_from(before, budget))?;
+        executed += finished.executed;
+        match chain.env.tail_call.take() {
+            // A tail call from the target's entry function: the next target
+            // replaces the whole of it.
+            Some(target) => vm = target,
+            None => {
+                return Ok(exec::Finished {
+                    executed,
+                    ..finished
+                })
+            }
+        }
+    }
 }
 
 /// What a run is given.

@@ -9,8 +9,8 @@
 use super::error::ElfError;
 use super::link::CodeSection;
 use crate::abi::btf::core::{self as btf_core, CoreError, CoreValue};
-use crate::abi::HelperId;
 use crate::abi::btf::{context_btf, Btf, BtfExt, CoreReloKind};
+use crate::abi::HelperId;
 use std::sync::OnceLock;
 
 const LDDW: u8 = 0x18;
@@ -89,7 +89,7 @@ pub(crate) fn apply(
                     return Err(ElfError::Core {
                         section: code.name.clone(),
                         insn,
-                        source,
+                        source: Box::new(source),
                     })
                 }
             };
@@ -112,10 +112,15 @@ fn patch(
     let insn = insns[index];
     let class = insn.opcode & 7;
     if insn.opcode == LDDW {
-        let next = insns.get(index + 1).ok_or("lddw is missing its second slot")?;
+        let next = insns
+            .get(index + 1)
+            .ok_or("lddw is missing its second slot")?;
         let local = u64::from(insn.imm as u32) | (u64::from(next.imm as u32) << 32);
         if value.validate && local != value.local {
-            return Err(format!("the lddw holds {local}, not the local value {}", value.local));
+            return Err(format!(
+                "the lddw holds {local}, not the local value {}",
+                value.local
+            ));
         }
         insns[index].imm = value.target as u32 as i32;
         insns[index + 1].imm = (value.target >> 32) as u32 as i32;
@@ -124,7 +129,8 @@ fn patch(
     match class {
         // ALU with an immediate operand.
         0x04 | 0x07 if insn.opcode & 0x08 == 0 => {
-            let holds = i64::from(insn.imm) as u64 == value.local || u64::from(insn.imm as u32) == value.local;
+            let holds = i64::from(insn.imm) as u64 == value.local
+                || u64::from(insn.imm as u32) == value.local;
             if value.validate && !holds {
                 return Err(format!(
                     "the instruction's immediate {} is not the local value {}",
@@ -147,15 +153,24 @@ fn patch(
                     insn.off, value.local
                 ));
             }
-            insns[index].off = i16::try_from(value.target)
-                .map_err(|_| format!("field offset {} does not fit in an access offset", value.target))?;
+            insns[index].off = i16::try_from(value.target).map_err(|_| {
+                format!(
+                    "field offset {} does not fit in an access offset",
+                    value.target
+                )
+            })?;
             if let (Some(local), Some(target)) = (value.local_size, value.target_size) {
                 if local != target {
                     resize(&mut insns[index], local, target, value.width_change_ok)?;
                 }
             }
         }
-        _ => return Err(format!("opcode {:#04x} cannot take a CO-RE value", insn.opcode)),
+        _ => {
+            return Err(format!(
+                "opcode {:#04x} cannot take a CO-RE value",
+                insn.opcode
+            ))
+        }
     }
     Ok(())
 }
@@ -180,7 +195,8 @@ fn resize(insn: &mut bpfbox_isa::RawInsn, local: u32, target: u32, ok: bool) -> 
             "the field is {local} bytes locally and {target} in the target, and its type does not allow resizing the access"
         ));
     }
-    let new = width(target).ok_or_else(|| format!("a {target}-byte field cannot be accessed by one instruction"))?;
+    let new = width(target)
+        .ok_or_else(|| format!("a {target}-byte field cannot be accessed by one instruction"))?;
     insn.opcode = (insn.opcode & !0x18) | new;
     Ok(())
 }

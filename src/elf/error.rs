@@ -138,7 +138,7 @@ pub enum ElfError {
         /// Instruction index in the section.
         insn: usize,
         /// The error, naming the type and field.
-        source: CoreError,
+        source: Box<CoreError>,
     },
     /// A CO-RE relocation resolved, but the instruction it names cannot take
     /// the value.
@@ -200,7 +200,7 @@ pub enum ElfError {
         /// The program.
         program: String,
         /// The source line of the failing instruction, from `.BTF.ext`.
-        line: Option<SourceLine>,
+        line: Option<Box<SourceLine>>,
         /// The error.
         source: LoadError,
     },

@@ -98,7 +98,21 @@ impl<'a> ElfFile<'a> {
     }
 
     fn parse_inner(bytes: &'a [u8], object: bool) -> Result<ElfFile<'a>, ElfError> {
-        let header = goblin::elf::Elf::parse_header(bytes).map_err(|e| ElfError::Header(e.to_string()))?;
+        const HEADER: usize = 64;
+        if bytes.len() < HEADER || !bytes.starts_with(b"\x7fELF") {
+            return Err(ElfError::Header(
+                if bytes.starts_with(b"\x7fELF") || bytes.len() < 4 {
+                    format!(
+                        "{} bytes is too short for an ELF header ({HEADER} bytes)",
+                        bytes.len()
+                    )
+                } else {
+                    "not an ELF file (no \\x7fELF magic)".into()
+                },
+            ));
+        }
+        let header =
+            goblin::elf::Elf::parse_header(bytes).map_err(|e| ElfError::Header(e.to_string()))?;
         if header.e_ident[header::EI_CLASS] != header::ELFCLASS64 {
             return Err(ElfError::Header("not a 64-bit ELF file".into()));
         }
@@ -132,19 +146,18 @@ impl<'a> ElfFile<'a> {
         }
         // goblin reads the count from section 0 when e_shnum is 0; bound it
         // by the file either way before it allocates.
-        let headers = SectionHeader::parse(bytes, header.e_shoff as usize, header.e_shnum.into(), ctx)
-            .map_err(|e| ElfError::Header(format!("section headers: {e}")))?;
+        let headers =
+            SectionHeader::parse(bytes, header.e_shoff as usize, header.e_shnum.into(), ctx)
+                .map_err(|e| ElfError::Header(format!("section headers: {e}")))?;
         let names_index = if header.e_shstrndx == sh::SHN_XINDEX as u16 {
             headers.first().map_or(0, |h| h.sh_link as usize)
         } else {
             usize::from(header.e_shstrndx)
         };
-        let names = headers
-            .get(names_index)
-            .ok_or(ElfError::SectionIndex {
-                what: "the section-name table",
-                index: names_index,
-            })?;
+        let names = headers.get(names_index).ok_or(ElfError::SectionIndex {
+            what: "the section-name table",
+            index: names_index,
+        })?;
         let names = string_table(bytes, names, "section names")?;
 
         let mut sections = Vec::with_capacity(headers.len());
@@ -202,12 +215,13 @@ impl<'a> ElfFile<'a> {
                 reason: format!("size {} is not a multiple of {entry}", section.data.len()),
             });
         }
-        let table = RelocSection::parse(section.data, 0, section.data.len(), false, ctx).map_err(
-            |e| ElfError::Relocations {
-                section: section.name.to_owned(),
-                reason: e.to_string(),
-            },
-        )?;
+        let table =
+            RelocSection::parse(section.data, 0, section.data.len(), false, ctx).map_err(|e| {
+                ElfError::Relocations {
+                    section: section.name.to_owned(),
+                    reason: e.to_string(),
+                }
+            })?;
         let mut out = Vec::with_capacity(table.len());
         for reloc in table.iter() {
             out.push(Relocation {
@@ -282,7 +296,8 @@ fn read_symbols<'a>(
     let names = string_table(bytes, names, "symbol names")?;
     let data = sections[index].data;
     let count = (header.sh_size / entry) as usize;
-    let table = Symtab::parse(data, 0, count, ctx).map_err(|e| ElfError::Header(format!("symbol table: {e}")))?;
+    let table = Symtab::parse(data, 0, count, ctx)
+        .map_err(|e| ElfError::Header(format!("symbol table: {e}")))?;
     let mut symbols = Vec::with_capacity(count);
     for (i, symbol) in table.iter().enumerate() {
         let name = names.get_at(symbol.st_name).ok_or(ElfError::SymbolName {

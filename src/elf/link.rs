@@ -69,7 +69,10 @@ impl CodeSection {
         if section.data.len() % 8 != 0 {
             return Err(code_error(
                 section.data.len() as u64,
-                format!("{} bytes is not a whole number of instructions", section.data.len()),
+                format!(
+                    "{} bytes is not a whole number of instructions",
+                    section.data.len()
+                ),
             ));
         }
         let insns: Vec<RawInsn> = section
@@ -101,7 +104,7 @@ impl CodeSection {
             let end = function.value.checked_add(size);
             if function.value % 8 != 0
                 || size % 8 != 0
-                || end.is_none_or_past(section.data.len() as u64)
+                || end.is_none_or(|end| end > section.data.len() as u64)
                 || end.is_some_and(|end| end > end_limit)
             {
                 return Err(code_error(
@@ -171,16 +174,6 @@ impl CodeSection {
     }
 }
 
-trait PastEnd {
-    fn is_none_or_past(self, limit: u64) -> bool;
-}
-
-impl PastEnd for Option<u64> {
-    fn is_none_or_past(self, limit: u64) -> bool {
-        self.map_or(true, |end| end > limit)
-    }
-}
-
 /// What an `lddw` relocation's symbol turned out to be.
 pub(crate) enum DataTarget {
     /// A map: its index among the object's maps.
@@ -244,7 +237,8 @@ pub(crate) fn link(
     };
     place(&mut linked, (section, entry));
     let mut next = 0;
-    while let Some(&(section_index, unit_start, unit_len, out_start)) = linked.placements.get(next) {
+    while let Some(&(section_index, unit_start, unit_len, out_start)) = linked.placements.get(next)
+    {
         next += 1;
         let position = sections
             .iter()
@@ -264,12 +258,18 @@ pub(crate) fn link(
             };
             let relocation = code.relocation_at(byte_offset).copied();
             let symbol = match relocation {
-                Some(r) => Some(file.symbols.get(r.symbol).ok_or_else(|| ElfError::Relocation {
-                    section: code.name.clone(),
-                    offset: byte_offset,
-                    symbol: format!("#{}", r.symbol),
-                    reason: "symbol index out of range".into(),
-                })?),
+                Some(r) => {
+                    Some(
+                        file.symbols
+                            .get(r.symbol)
+                            .ok_or_else(|| ElfError::Relocation {
+                                section: code.name.clone(),
+                                offset: byte_offset,
+                                symbol: format!("#{}", r.symbol),
+                                reason: "symbol index out of range".into(),
+                            })?,
+                    )
+                }
                 None => None,
             };
             let reloc_error = |symbol: &Symbol<'_>, reason: String| ElfError::Relocation {
@@ -292,27 +292,43 @@ pub(crate) fn link(
                         if symbol.is_undefined() {
                             let what = resolver.extern_kind(symbol.name);
                             linked.kernel_only.push((what, symbol.name.to_owned()));
-                        } else if let Some(target) =
-                            resolver.data(symbol, addend).map_err(|reason| reloc_error(symbol, reason))?
+                        } else if let Some(target) = resolver
+                            .data(symbol, addend)
+                            .map_err(|reason| reloc_error(symbol, reason))?
                         {
                             let (kind, imm, next_imm) = match target {
                                 DataTarget::Map(index) => (LddwKind::MapIdx, index, 0),
-                                DataTarget::Value { map, offset } => (LddwKind::MapIdxValue, map, offset),
+                                DataTarget::Value { map, offset } => {
+                                    (LddwKind::MapIdxValue, map, offset)
+                                }
                             };
                             let first = &mut linked.insns[out];
                             first.src = kind.src();
-                            first.imm = i32::try_from(imm).map_err(|_| error("too many maps".into()))?;
+                            first.imm =
+                                i32::try_from(imm).map_err(|_| error("too many maps".into()))?;
                             linked.insns[out + 1].imm = next_imm as i32;
                         } else if let Some(target_section) =
                             sections.iter().position(|c| c.index == symbol.section)
                         {
                             // A function's address, for a callback.
-                            let byte = symbol.value.checked_add(addend).filter(|b| b % 8 == 0).ok_or_else(|| {
-                                reloc_error(symbol, "function address is not on an instruction".into())
-                            })?;
+                            let byte = symbol
+                                .value
+                                .checked_add(addend)
+                                .filter(|b| b % 8 == 0)
+                                .ok_or_else(|| {
+                                    reloc_error(
+                                        symbol,
+                                        "function address is not on an instruction".into(),
+                                    )
+                                })?;
                             let target = (byte / 8) as usize;
-                            let target_out = resolve_target(&sections[target_section], target_section, target, &mut |at| place(&mut linked, at))
-                                .map_err(|reason| reloc_error(symbol, reason))?;
+                            let target_out = resolve_target(
+                                &sections[target_section],
+                                target_section,
+                                target,
+                                &mut |at| place(&mut linked, at),
+                            )
+                            .map_err(|reason| reloc_error(symbol, reason))?;
                             let first = &mut linked.insns[out];
                             first.src = LddwKind::CodeAddr.src();
                             first.imm = relative(out, target_out).map_err(error)?;
@@ -327,22 +343,39 @@ pub(crate) fn link(
                     reloc::R64_32 if insn.opcode == CALL => {
                         if symbol.is_undefined() {
                             if insn.src != PSEUDO_KFUNC_CALL && insn.src != PSEUDO_CALL {
-                                return Err(reloc_error(symbol, "call to an undefined symbol is not a kfunc call".into()));
+                                return Err(reloc_error(
+                                    symbol,
+                                    "call to an undefined symbol is not a kfunc call".into(),
+                                ));
                             }
                             linked.kernel_only.push(("kfunc", symbol.name.to_owned()));
                         } else {
                             let target_section = sections
                                 .iter()
                                 .position(|c| c.index == symbol.section)
-                                .ok_or_else(|| reloc_error(symbol, "call target is not in a code section".into()))?;
+                                .ok_or_else(|| {
+                                    reloc_error(
+                                        symbol,
+                                        "call target is not in a code section".into(),
+                                    )
+                                })?;
                             if symbol.value % 8 != 0 {
-                                return Err(reloc_error(symbol, "call target is not on an instruction".into()));
+                                return Err(reloc_error(
+                                    symbol,
+                                    "call target is not on an instruction".into(),
+                                ));
                             }
                             let target = (symbol.value / 8) as i64 + i64::from(insn.imm) + 1;
-                            let target = usize::try_from(target)
-                                .map_err(|_| reloc_error(symbol, "call target before the section".into()))?;
-                            let target_out = resolve_target(&sections[target_section], target_section, target, &mut |at| place(&mut linked, at))
-                                .map_err(|reason| reloc_error(symbol, reason))?;
+                            let target = usize::try_from(target).map_err(|_| {
+                                reloc_error(symbol, "call target before the section".into())
+                            })?;
+                            let target_out = resolve_target(
+                                &sections[target_section],
+                                target_section,
+                                target,
+                                &mut |at| place(&mut linked, at),
+                            )
+                            .map_err(|reason| reloc_error(symbol, reason))?;
                             let call = &mut linked.insns[out];
                             call.src = PSEUDO_CALL;
                             call.imm = relative(out, target_out).map_err(error)?;
@@ -351,7 +384,15 @@ pub(crate) fn link(
                     kind @ (reloc::R64_64 | reloc::R64_32) => {
                         return Err(reloc_error(
                             symbol,
-                            format!("{} on an instruction that is not {}", reloc::name(kind), if kind == reloc::R64_64 { "lddw" } else { "a call" }),
+                            format!(
+                                "{} on an instruction that is not {}",
+                                reloc::name(kind),
+                                if kind == reloc::R64_64 {
+                                    "lddw"
+                                } else {
+                                    "a call"
+                                }
+                            ),
                         ));
                     }
                     kind => {
@@ -367,13 +408,19 @@ pub(crate) fn link(
             } else if insn.opcode == CALL && insn.src == PSEUDO_CALL {
                 // A call resolved by the compiler inside this section.
                 let target = slot as i64 + i64::from(insn.imm) + 1;
-                let target = usize::try_from(target).map_err(|_| error("call before the section start".into()))?;
-                let target_out = resolve_target(code, position, target, &mut |at| place(&mut linked, at)).map_err(error)?;
+                let target = usize::try_from(target)
+                    .map_err(|_| error("call before the section start".into()))?;
+                let target_out =
+                    resolve_target(code, position, target, &mut |at| place(&mut linked, at))
+                        .map_err(error)?;
                 linked.insns[out].imm = relative(out, target_out).map_err(error)?;
             } else if insn.opcode == LDDW && insn.src == LddwKind::CodeAddr.src() {
                 let target = slot as i64 + i64::from(insn.imm) + 1;
-                let target = usize::try_from(target).map_err(|_| error("function address before the section start".into()))?;
-                let target_out = resolve_target(code, position, target, &mut |at| place(&mut linked, at)).map_err(error)?;
+                let target = usize::try_from(target)
+                    .map_err(|_| error("function address before the section start".into()))?;
+                let target_out =
+                    resolve_target(code, position, target, &mut |at| place(&mut linked, at))
+                        .map_err(error)?;
                 linked.insns[out].imm = relative(out, target_out).map_err(error)?;
             } else if let Some(offset) = jump_offset(insn) {
                 let target = i as i64 + offset + 1;

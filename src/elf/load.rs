@@ -66,8 +66,14 @@ pub struct LoadedObject {
 impl std::fmt::Debug for LoadedObject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadedObject")
-            .field("maps", &self.maps.iter().map(|(n, _)| n).collect::<Vec<_>>())
-            .field("programs", &self.programs.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field(
+                "maps",
+                &self.maps.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field(
+                "programs",
+                &self.programs.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -117,13 +123,17 @@ impl Object {
             };
             let map = match object_map.inner {
                 Some(inner) => {
-                    let template = Map::create(&format!("{}.inner", object_map.name), inner, &map_options).map_err(failed)?;
-                    Map::create_of_maps(&object_map.name, *def, &template, &map_options).map_err(failed)?
+                    let template =
+                        Map::create(&format!("{}.inner", object_map.name), inner, &map_options)
+                            .map_err(failed)?;
+                    Map::create_of_maps(&object_map.name, *def, &template, &map_options)
+                        .map_err(failed)?
                 }
                 None => Map::create(&object_map.name, *def, &map_options).map_err(failed)?,
             };
             if let Some(data) = &object_map.initial_data {
-                map.update(&0u32.to_le_bytes(), data, update::ANY).map_err(failed)?;
+                map.update(&0u32.to_le_bytes(), data, update::ANY)
+                    .map_err(failed)?;
             }
             if matches!(object_map.origin, MapOrigin::Data { read_only: true }) {
                 map.freeze();
@@ -151,17 +161,17 @@ impl Object {
         for (object_map, map) in self.maps.iter().zip(&maps) {
             for (slot, init) in &object_map.initial_slots {
                 if let SlotInit::Program(name) = init {
-                    let (_, vm) = programs
-                        .iter()
-                        .find(|(n, _)| n == name)
-                        .ok_or_else(|| ElfError::NotFound {
+                    let (_, vm) = programs.iter().find(|(n, _)| n == name).ok_or_else(|| {
+                        ElfError::NotFound {
                             what: "program",
                             name: name.clone(),
-                        })?;
-                    map.set_program(*slot, vm.clone()).map_err(|source| ElfError::Map {
-                        name: object_map.name.clone(),
-                        source,
+                        }
                     })?;
+                    map.set_program(*slot, vm.clone())
+                        .map_err(|source| ElfError::Map {
+                            name: object_map.name.clone(),
+                            source,
+                        })?;
                 }
             }
         }
@@ -199,7 +209,12 @@ impl Object {
         Ok(selected)
     }
 
-    fn load_program(&self, program: &ObjectProgram, maps: &[Map], options: &LoadOptions) -> Result<Vm, ElfError> {
+    fn load_program(
+        &self,
+        program: &ObjectProgram,
+        maps: &[Map],
+        options: &LoadOptions,
+    ) -> Result<Vm, ElfError> {
         if let Some(used) = program.kernel_only.first() {
             return Err(ElfError::KernelOnly {
                 program: program.name.clone(),
@@ -207,13 +222,20 @@ impl Object {
                 name: used.name.clone(),
             });
         }
-        let program_type: ProgramType = program.kind.program_type.ok_or_else(|| ElfError::ProgramType {
-            program: program.name.clone(),
-            section: program.section.clone(),
-        })?;
+        let program_type: ProgramType =
+            program
+                .kind
+                .program_type
+                .ok_or_else(|| ElfError::ProgramType {
+                    program: program.name.clone(),
+                    section: program.section.clone(),
+                })?;
         let failed = |source: crate::LoadError| ElfError::Program {
             program: program.name.clone(),
-            line: source.pc().and_then(|pc| program.source_line(pc)),
+            line: source
+                .pc()
+                .and_then(|pc| program.source_line(pc))
+                .map(Box::new),
             source,
         };
         let code = Program::from_raw(program.instructions.clone()).map_err(|e| failed(e.into()))?;
@@ -291,7 +313,10 @@ impl LoadedObject {
             name: map.name().to_owned(),
             source,
         };
-        let value = map.lookup(&0u32.to_le_bytes()).map_err(failed)?.unwrap_or_default();
+        let value = map
+            .lookup(&0u32.to_le_bytes())
+            .map_err(failed)?
+            .unwrap_or_default();
         let start = global.offset as usize;
         Ok(value
             .get(start..start + global.size as usize)

@@ -66,7 +66,14 @@ pub struct ObjectMap {
 }
 
 impl ObjectMap {
-    fn new(name: &str, def: MapDef, origin: MapOrigin, section: usize, offset: u64, size: u64) -> Self {
+    fn new(
+        name: &str,
+        def: MapDef,
+        origin: MapOrigin,
+        section: usize,
+        offset: u64,
+        size: u64,
+    ) -> Self {
         ObjectMap {
             name: name.to_owned(),
             def,
@@ -106,7 +113,10 @@ fn u32_at(data: &[u8], offset: usize) -> u32 {
 /// the same size (the section's size over the number of symbols).
 /// Fields: type, key_size, value_size, max_entries, map_flags, then
 /// inner_map_idx and numa_node in the longer records some loaders used.
-pub(crate) fn legacy_maps(file: &ElfFile<'_>, section: &Section<'_>) -> Result<Vec<ObjectMap>, ElfError> {
+pub(crate) fn legacy_maps(
+    file: &ElfFile<'_>,
+    section: &Section<'_>,
+) -> Result<Vec<ObjectMap>, ElfError> {
     let mut symbols: Vec<&Symbol<'_>> = file
         .symbols
         .iter()
@@ -144,7 +154,14 @@ pub(crate) fn legacy_maps(file: &ElfFile<'_>, section: &Section<'_>) -> Result<V
             max_entries: u32_at(data, 12),
             flags: u32_at(data, 16),
         };
-        let mut map = ObjectMap::new(symbol.name, def, MapOrigin::Legacy, section.index, offset, record as u64);
+        let mut map = ObjectMap::new(
+            symbol.name,
+            def,
+            MapOrigin::Legacy,
+            section.index,
+            offset,
+            record as u64,
+        );
         if matches!(def.map_type, MapType::ArrayOfMaps | MapType::HashOfMaps) {
             // inner_map_idx: the index of the template among these maps.
             if record < 24 {
@@ -183,12 +200,18 @@ pub(crate) fn is_data_section(section: &Section<'_>) -> bool {
             .strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
     });
-    alloc && named && matches!(section.kind, sh::SHT_PROGBITS | sh::SHT_NOBITS) && !section.is_code()
+    alloc
+        && named
+        && matches!(section.kind, sh::SHT_PROGBITS | sh::SHT_NOBITS)
+        && !section.is_code()
 }
 
 /// The array map of one element backing a data section. Like libbpf, a
 /// section holding a non-static variable is also `BPF_F_MMAPABLE`.
-pub(crate) fn data_map(file: &ElfFile<'_>, section: &Section<'_>) -> Result<Option<ObjectMap>, ElfError> {
+pub(crate) fn data_map(
+    file: &ElfFile<'_>,
+    section: &Section<'_>,
+) -> Result<Option<ObjectMap>, ElfError> {
     if section.size == 0 {
         return Ok(None);
     }
@@ -211,7 +234,14 @@ pub(crate) fn data_map(file: &ElfFile<'_>, section: &Section<'_>) -> Result<Opti
     if has_global {
         def.flags |= flags::MMAPABLE;
     }
-    let mut map = ObjectMap::new(section.name, def, MapOrigin::Data { read_only }, section.index, 0, section.size);
+    let mut map = ObjectMap::new(
+        section.name,
+        def,
+        MapOrigin::Data { read_only },
+        section.index,
+        0,
+        section.size,
+    );
     if !section.data.is_empty() {
         map.initial_data = Some(section.data.to_vec());
     }
@@ -257,7 +287,10 @@ fn btf_map_def(btf: &Btf, name: &str, ty: TypeId) -> Result<BtfMapDef, ElfError>
     };
     let ty = btf.skip_modifiers(ty).map_err(|e| bad(e.to_string()))?;
     let Ok(Type::Struct(composite)) = btf.get(ty) else {
-        return Err(bad(format!("definition is {}, not a struct", btf.display(ty))));
+        return Err(bad(format!(
+            "definition is {}, not a struct",
+            btf.display(ty)
+        )));
     };
     let mut raw_type = None;
     let mut def = MapDef {
@@ -278,7 +311,8 @@ fn btf_map_def(btf: &Btf, name: &str, ty: TypeId) -> Result<BtfMapDef, ElfError>
     for member in &composite.members {
         let field = btf.str_at(member.name_off).unwrap_or("");
         let uint = || {
-            btf_uint(btf, member.ty).ok_or_else(|| bad(format!("field `{field}` is not declared with __uint")))
+            btf_uint(btf, member.ty)
+                .ok_or_else(|| bad(format!("field `{field}` is not declared with __uint")))
         };
         match field {
             "type" => raw_type = Some(uint()?),
@@ -293,7 +327,9 @@ fn btf_map_def(btf: &Btf, name: &str, ty: TypeId) -> Result<BtfMapDef, ElfError>
             "key" | "value" => {
                 let pointee = btf_pointee(btf, member.ty)
                     .ok_or_else(|| bad(format!("field `{field}` is not declared with __type")))?;
-                let size = btf.size_of(pointee).map_err(|e| bad(format!("{field}: {e}")))?;
+                let size = btf
+                    .size_of(pointee)
+                    .map_err(|e| bad(format!("{field}: {e}")))?;
                 if field == "key" {
                     def.key_size = size;
                     out.key_type = Some(pointee);
@@ -304,7 +340,9 @@ fn btf_map_def(btf: &Btf, name: &str, ty: TypeId) -> Result<BtfMapDef, ElfError>
             }
             "values" => {
                 // `__array(values, T)`: an array of pointers to T.
-                let array = btf.skip_modifiers(member.ty).map_err(|e| bad(e.to_string()))?;
+                let array = btf
+                    .skip_modifiers(member.ty)
+                    .map_err(|e| bad(e.to_string()))?;
                 let Ok(Type::Array(array)) = btf.get(array) else {
                     return Err(bad("field `values` is not declared with __array".into()));
                 };
@@ -339,7 +377,10 @@ pub(crate) fn btf_maps(
     };
     let mut maps = Vec::with_capacity(datasec.vars.len());
     for var in &datasec.vars {
-        let Ok(Type::Var { name_off, target, .. }) = btf.get(var.ty) else {
+        let Ok(Type::Var {
+            name_off, target, ..
+        }) = btf.get(var.ty)
+        else {
             return Err(ElfError::MapDefinition {
                 name: ".maps".into(),
                 reason: format!("DATASEC entry {} is not a variable", var.ty),
@@ -348,9 +389,20 @@ pub(crate) fn btf_maps(
         let name = btf.str_at(*name_off).unwrap_or("");
         let parsed = btf_map_def(btf, name, *target)?;
         let mut def = parsed.def;
-        let mut map = ObjectMap::new(name, def, MapOrigin::Btf, section.index, var.offset.into(), var.size.into());
+        let mut map = ObjectMap::new(
+            name,
+            def,
+            MapOrigin::Btf,
+            section.index,
+            var.offset.into(),
+            var.size.into(),
+        );
         // The variable's symbol should agree with BTF about where it is.
-        if let Some(symbol) = file.symbols.iter().find(|s| s.section == section.index && s.name == name) {
+        if let Some(symbol) = file
+            .symbols
+            .iter()
+            .find(|s| s.section == section.index && s.name == name)
+        {
             map.offset = symbol.value;
         }
         map.pinning = parsed.pinning;
@@ -366,7 +418,13 @@ pub(crate) fn btf_maps(
                 }
             }
         }
-        if matches!(def.map_type, MapType::ProgArray | MapType::ArrayOfMaps | MapType::HashOfMaps | MapType::PerfEventArray) {
+        if matches!(
+            def.map_type,
+            MapType::ProgArray
+                | MapType::ArrayOfMaps
+                | MapType::HashOfMaps
+                | MapType::PerfEventArray
+        ) {
             if def.key_size == 0 {
                 def.key_size = 4;
             }
@@ -402,5 +460,8 @@ pub(crate) fn values_offset(btf: &Btf, datasec_var: TypeId) -> Option<u32> {
         return None;
     };
     let name = btf.name(datasec_var).to_owned();
-    btf_map_def(btf, &name, *target).ok()?.values.map(|(_, offset)| offset)
+    btf_map_def(btf, &name, *target)
+        .ok()?
+        .values
+        .map(|(_, offset)| offset)
 }

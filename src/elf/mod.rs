@@ -222,27 +222,30 @@ impl Object {
     /// [`ElfError`] for anything malformed or unsupported.
     pub fn parse_with(bytes: &[u8], options: &ParseOptions) -> Result<Object, ElfError> {
         let file = ElfFile::parse(bytes)?;
-        let license = file
-            .section_named("license")
-            .map(|s| String::from_utf8_lossy(s.data.split(|&b| b == 0).next().unwrap_or(&[])).into_owned());
+        let license = file.section_named("license").map(|s| {
+            String::from_utf8_lossy(s.data.split(|&b| b == 0).next().unwrap_or(&[])).into_owned()
+        });
         let kernel_version = file
             .section_named("version")
             .and_then(|s| s.data.get(..4))
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
 
         let btf = match file.section_named(".BTF") {
-            Some(section) => Some(Arc::new(
-                Btf::parse(section.data).map_err(|source| ElfError::Btf { section: ".BTF", source })?,
-            )),
+            Some(section) => Some(Arc::new(Btf::parse(section.data).map_err(|source| {
+                ElfError::Btf {
+                    section: ".BTF",
+                    source,
+                }
+            })?)),
             None => None,
         };
         let btf_ext = match (file.section_named(".BTF.ext"), &btf) {
-            (Some(section), Some(btf)) => Some(
-                BtfExt::parse(section.data, btf).map_err(|source| ElfError::Btf {
+            (Some(section), Some(btf)) => Some(BtfExt::parse(section.data, btf).map_err(
+                |source| ElfError::Btf {
                     section: ".BTF.ext",
                     source,
-                })?,
-            ),
+                },
+            )?),
             _ => None,
         };
 
@@ -268,7 +271,11 @@ impl Object {
         // writes one, with `main` in `.text`) has its global functions there
         // as programs; libbpf would load none.
         if !code.iter().any(|c| c.units.iter().any(|u| u.entry)) {
-            for unit in code.iter_mut().filter(|c| c.name == ".text").flat_map(|c| c.units.iter_mut()) {
+            for unit in code
+                .iter_mut()
+                .filter(|c| c.name == ".text")
+                .flat_map(|c| c.units.iter_mut())
+            {
                 unit.entry = unit.global;
             }
         }
@@ -327,13 +334,16 @@ impl Object {
                 let unresolved = poisoned
                     .iter()
                     .filter_map(|p| {
-                        linked.placements.iter().find_map(|&(section, start, len, out)| {
-                            (section == p.section && (start..start + len).contains(&p.slot))
-                                .then(|| UnresolvedCore {
-                                    slot: out + p.slot - start,
-                                    reason: p.reason.clone(),
-                                })
-                        })
+                        linked
+                            .placements
+                            .iter()
+                            .find_map(|&(section, start, len, out)| {
+                                (section == p.section && (start..start + len).contains(&p.slot))
+                                    .then(|| UnresolvedCore {
+                                        slot: out + p.slot - start,
+                                        reason: p.reason.clone(),
+                                    })
+                            })
                     })
                     .collect();
                 programs.push(ObjectProgram {
@@ -408,7 +418,9 @@ impl Object {
                 .maps
                 .iter()
                 .position(|m| {
-                    m.section == maps_section.index && m.offset <= r.offset && r.offset < m.offset + m.size
+                    m.section == maps_section.index
+                        && m.offset <= r.offset
+                        && r.offset < m.offset + m.size
                 })
                 .ok_or_else(|| error("the relocation is inside no map definition".into()))?;
             let values = btf
@@ -416,10 +428,18 @@ impl Object {
                 .and_then(|btf| {
                     let (_, datasec) = btf.datasec(".maps")?;
                     // By name: clang leaves the offsets for the loader to fill in.
-                    let var = datasec.vars.iter().find(|v| btf.name(v.ty) == self.maps[owner].name)?;
+                    let var = datasec
+                        .vars
+                        .iter()
+                        .find(|v| btf.name(v.ty) == self.maps[owner].name)?;
                     maps::values_offset(btf, var.ty)
                 })
-                .ok_or_else(|| error(format!("map {} has no `values` field", self.maps[owner].name)))?;
+                .ok_or_else(|| {
+                    error(format!(
+                        "map {} has no `values` field",
+                        self.maps[owner].name
+                    ))
+                })?;
             let into = r.offset - self.maps[owner].offset;
             let slot = into
                 .checked_sub(u64::from(values))
@@ -525,7 +545,11 @@ impl Object {
     ///
     /// # Errors
     /// [`ElfError::NotFound`].
-    pub fn set_program_type(&mut self, program: &str, program_type: ProgramType) -> Result<(), ElfError> {
+    pub fn set_program_type(
+        &mut self,
+        program: &str,
+        program_type: ProgramType,
+    ) -> Result<(), ElfError> {
         let index = self
             .programs
             .iter()
@@ -547,11 +571,16 @@ impl Object {
 /// `.BTF` section.
 pub fn btf_section(bytes: &[u8]) -> Result<Btf, ElfError> {
     let file = ElfFile::parse_any_machine(bytes)?;
-    let section = file.section_named(".BTF").ok_or_else(|| ElfError::NotFound {
-        what: "section",
-        name: ".BTF".into(),
-    })?;
-    Btf::parse(section.data).map_err(|source| ElfError::Btf { section: ".BTF", source })
+    let section = file
+        .section_named(".BTF")
+        .ok_or_else(|| ElfError::NotFound {
+            what: "section",
+            name: ".BTF".into(),
+        })?;
+    Btf::parse(section.data).map_err(|source| ElfError::Btf {
+        section: ".BTF",
+        source,
+    })
 }
 
 /// Checks a relocation's place: inside its section, and on an instruction
@@ -577,8 +606,14 @@ fn check_relocation(
         link::reloc::NONE => 0,
         _ => 8,
     };
-    if r.offset.checked_add(width).is_none_or_past(target.size) {
-        return Err(error(format!("offset is outside the {}-byte section", target.size)));
+    if r.offset
+        .checked_add(width)
+        .is_none_or(|end| end > target.size)
+    {
+        return Err(error(format!(
+            "offset is outside the {}-byte section",
+            target.size
+        )));
     }
     if target.is_code() && r.offset % 8 != 0 {
         return Err(error("offset is not on an instruction".into()));
@@ -591,16 +626,6 @@ fn check_relocation(
     Ok(())
 }
 
-trait PastEnd {
-    fn is_none_or_past(self, limit: u64) -> bool;
-}
-
-impl PastEnd for Option<u64> {
-    fn is_none_or_past(self, limit: u64) -> bool {
-        self.map_or(true, |end| end > limit)
-    }
-}
-
 /// Variables of the data sections, from the symbol table.
 fn globals(file: &ElfFile<'_>, maps: &[ObjectMap]) -> Vec<Global> {
     let mut globals = Vec::new();
@@ -608,10 +633,9 @@ fn globals(file: &ElfFile<'_>, maps: &[ObjectMap]) -> Vec<Global> {
         if symbol.kind != goblin::elf::sym::STT_OBJECT || symbol.name.is_empty() {
             continue;
         }
-        let Some(map) = maps
-            .iter()
-            .position(|m| matches!(m.origin, MapOrigin::Data { .. }) && m.section == symbol.section)
-        else {
+        let Some(map) = maps.iter().position(|m| {
+            matches!(m.origin, MapOrigin::Data { .. }) && m.section == symbol.section
+        }) else {
             continue;
         };
         let fits = symbol
@@ -648,7 +672,10 @@ impl Resolver for ObjectResolver<'_, '_> {
             .position(|m| matches!(m.origin, MapOrigin::Data { .. }) && m.section == section.index)
         {
             if offset >= u64::from(self.maps[map].def.value_size) {
-                return Err(format!("offset {offset} is past the end of {}", section.name));
+                return Err(format!(
+                    "offset {offset} is past the end of {}",
+                    section.name
+                ));
             }
             return Ok(Some(DataTarget::Value {
                 map,
@@ -661,7 +688,9 @@ impl Resolver for ObjectResolver<'_, '_> {
                 .iter()
                 .position(|m| m.section == section.index && m.offset == offset)
                 .map(|map| Some(DataTarget::Map(map)))
-                .ok_or_else(|| format!("no map is defined at offset {offset} of {}", section.name));
+                .ok_or_else(|| {
+                    format!("no map is defined at offset {offset} of {}", section.name)
+                });
         }
         Ok(None)
     }
@@ -670,10 +699,9 @@ impl Resolver for ObjectResolver<'_, '_> {
         let in_datasec = |section: &str| {
             self.btf.is_some_and(|btf| {
                 btf.datasec(section).is_some_and(|(_, datasec)| {
-                    datasec
-                        .vars
-                        .iter()
-                        .any(|v| matches!(btf.get(v.ty), Ok(Type::Var { .. })) && btf.name(v.ty) == name)
+                    datasec.vars.iter().any(|v| {
+                        matches!(btf.get(v.ty), Ok(Type::Var { .. })) && btf.name(v.ty) == name
+                    })
                 })
             })
         };
@@ -695,7 +723,11 @@ fn line_records(ext: Option<&BtfExt>) -> Vec<(&str, Vec<&LineInfo>)> {
     ext.line_info
         .iter()
         .map(|info| {
-            let mut records: Vec<&LineInfo> = info.records.iter().filter(|r| r.insn_off % 8 == 0).collect();
+            let mut records: Vec<&LineInfo> = info
+                .records
+                .iter()
+                .filter(|r| r.insn_off % 8 == 0)
+                .collect();
             records.sort_by_key(|r| r.insn_off);
             (info.section.as_str(), records)
         })

@@ -66,13 +66,30 @@ static RULES: &[Rule] = &[
     rule("usdt", Some(T::Kprobe), "kprobe", false),
     rule("tracepoint", Some(T::Tracepoint), "tracepoint", false),
     rule("tp", Some(T::Tracepoint), "tracepoint", false),
-    rule("raw_tracepoint.w", Some(T::RawTracepoint), "raw_tracepoint_writable", false),
-    rule("raw_tracepoint", Some(T::RawTracepoint), "raw_tracepoint", false),
-    rule("raw_tp.w", Some(T::RawTracepoint), "raw_tracepoint_writable", false),
+    rule(
+        "raw_tracepoint.w",
+        Some(T::RawTracepoint),
+        "raw_tracepoint_writable",
+        false,
+    ),
+    rule(
+        "raw_tracepoint",
+        Some(T::RawTracepoint),
+        "raw_tracepoint",
+        false,
+    ),
+    rule(
+        "raw_tp.w",
+        Some(T::RawTracepoint),
+        "raw_tracepoint_writable",
+        false,
+    ),
     rule("raw_tp", Some(T::RawTracepoint), "raw_tracepoint", false),
-    rule("tp_btf", None, "tracing", false),
-    rule("fentry", None, "tracing", false),
-    rule("fexit", None, "tracing", false),
+    // BTF-enabled tracing programs see their arguments as an array of u64,
+    // as raw tracepoints do; bpfbox runs them as raw tracepoints.
+    rule("tp_btf", Some(T::RawTracepoint), "tracing", false),
+    rule("fentry", Some(T::RawTracepoint), "tracing", false),
+    rule("fexit", Some(T::RawTracepoint), "tracing", false),
     rule("fmod_ret", None, "tracing", false),
     rule("iter", None, "tracing", false),
     rule("lsm", None, "lsm", false),
@@ -163,10 +180,18 @@ mod tests {
         let lsm = section_kind("lsm/file_open");
         assert_eq!(lsm.program_type, None);
         assert_eq!(lsm.kernel_type, "lsm");
-        assert_eq!(section_kind("fentry/do_unlinkat").kernel_type, "tracing");
+        let fentry = section_kind("fentry/do_unlinkat");
+        assert_eq!(
+            (fentry.program_type, fentry.kernel_type),
+            (Some(T::RawTracepoint), "tracing")
+        );
         assert_eq!(section_kind("tcp_stuff").program_type, None);
         assert_eq!(section_kind(".text").kernel_type, "unknown");
         // `tp_btf` is not `tp`.
-        assert_eq!(section_kind("tp_btf/sched_switch").kernel_type, "tracing");
+        let tp_btf = section_kind("tp_btf/sched_switch");
+        assert_eq!(
+            (tp_btf.program_type, tp_btf.kernel_type),
+            (Some(T::RawTracepoint), "tracing")
+        );
     }
 }

@@ -16,7 +16,7 @@
 //! | 44, 54, 65 | `xdp_adjust_head`, `xdp_adjust_meta`, `xdp_adjust_tail` | within the packet buffer's head- and tailroom ([`crate::packet`]) |
 //! | 23, 51 | `redirect`, `redirect_map` | recorded as the run's verdict ([`crate::RunOutcome::redirect`]) |
 //! | 26, 9 | `skb_load_bytes`, `skb_store_bytes` | offsets from the packet's start; `-EFAULT` outside it |
-//! | 12 | `tail_call` | continues the run with a program from a `PROG_ARRAY` ([`crate::Map::set_program`]), at most [`MAX_TAIL_CALLS`] times; from the entry function only |
+//! | 12 | `tail_call` | continues the run with a program from a `PROG_ARRAY` ([`crate::Map::set_program`]), at most [`MAX_TAIL_CALLS`] times per run; from a sub-program, the target replaces the sub-program's frame (fresh stack, r1 = the context) and its r0 is the sub-program's return value |
 //! | 93, 94 | `spin_lock`, `spin_unlock` | a 4-byte aligned word of map memory; one lock at a time; a lock still held when the run ends is released |
 //! | 181 | `loop` | run by the interpreter itself, as one local call of the callback (a `code_addr` from `lddw` source 4) per iteration, at most 2^23 |
 //! | 164 | `for_each_map_elem` | hash, LRU and per-CPU hash, array and per-CPU array maps; the interpreter calls the callback per element present at the call, with the key in a read-only per-run scratch area; not nested |
@@ -387,11 +387,6 @@ fn tail_call(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
     if map.def().map_type != MapType::ProgArray {
         return Ok(neg(EINVAL));
     }
-    if ctx.env.depth > 0 {
-        return Err(HelperError::Failed(
-            "tail calls from sub-programs are not supported yet".to_string(),
-        ));
-    }
     // A tail call that cannot happen falls through to the next instruction.
     if ctx.env.tail_calls >= MAX_TAIL_CALLS {
         return Ok(neg(E2BIG));
@@ -402,7 +397,11 @@ fn tail_call(ctx: &mut HelperContext<'_, '_>, a: [u64; 5]) -> HelperResult {
     if target.program_type() != ctx.program_type() {
         return Ok(neg(EINVAL));
     }
-    // The run continues with `target` from its first instruction.
+    // The run continues with `target` from its first instruction, in place
+    // of the calling function: of the whole program when that is its entry
+    // function; otherwise the target replaces the sub-program's frame and
+    // its r0 returns to the sub-program's caller.
+    ctx.env.tail_calls += 1;
     ctx.env.tail_call = Some(target);
     Err(HelperError::Exit(0))
 }

@@ -64,12 +64,14 @@ pub(crate) struct HelperEnv<'r> {
     pub rng: &'r mut u64,
     pub trace: &'r mut Vec<String>,
     pub program_type: ProgramType,
+    /// r1 and r2 of the run's first program, which every program a tail
+    /// call starts gets too.
+    pub args: [u64; 2],
     pub redirect: Option<Redirect>,
-    /// Call frames below the current one when a helper is called.
-    pub depth: usize,
-    /// Tail calls the run has made so far.
+    /// Tail calls the run has made so far (all its programs together).
     pub tail_calls: u32,
-    /// The program a successful `tail_call` continues with.
+    /// The program a successful `tail_call` continues with, in place of
+    /// the calling function (see `interpreter::exec::after_helper_exit`).
     pub tail_call: Option<Arc<crate::Vm>>,
     /// The spin lock the run holds (at most one, as in the kernel).
     pub held_lock: Option<u64>,

@@ -517,6 +517,13 @@ pub(crate) fn compile(
                 {
                     op(Code::ForEachMapElem, 0, 0, id, 0)
                 }
+                CallTarget::Helper(id)
+                    if id as u32 == HelperId::CORE_POISON.0
+                        && registry.get(id as u32).is_none() =>
+                {
+                    helpers.push(core_poison());
+                    op(Code::CallHelper, 0, 0, id, (helpers.len() - 1) as u64)
+                }
                 CallTarget::Helper(id) => {
                     let helper = u32::try_from(id)
                         .ok()
@@ -572,4 +579,17 @@ pub(crate) fn compile(
         pcs: pcs.into_boxed_slice(),
         helpers: helpers.into_boxed_slice(),
     })
+}
+
+/// The helper behind [`HelperId::CORE_POISON`]: reaching an instruction the
+/// ELF loader poisoned fails the run.
+fn core_poison() -> Arc<HelperFn> {
+    static POISON: std::sync::OnceLock<Arc<HelperFn>> = std::sync::OnceLock::new();
+    Arc::clone(POISON.get_or_init(|| {
+        Arc::new(|_: &mut crate::helpers::HelperContext<'_, '_>, _: [u64; 5]| {
+            Err(crate::helpers::HelperError::Failed(
+                "reached an instruction whose CO-RE relocation could not be resolved when the object was loaded (`bpfbox info` lists them)".into(),
+            ))
+        })
+    }))
 }

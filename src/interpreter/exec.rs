@@ -25,10 +25,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub(crate) struct Frame {
     return_ip: usize,
     saved: [u64; 4],
-    /// Whether this frame runs the callback of `bpf_loop` or
-    /// `for_each_map_elem`, whose state is then the last of the run's
-    /// loop states (they nest like the frames).
-    looping: bool,
+    kind: FrameKind,
+}
+
+/// What runs in the frame a [`Frame`] record was pushed for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum FrameKind {
+    /// A function called with a local call.
+    #[default]
+    Call,
+    /// The callback of `bpf_loop` or `for_each_map_elem`, whose state is the
+    /// last of the run's loop states (they nest like the frames).
+    Callback,
+    /// The entry function of a program that a tail call from a sub-program
+    /// started in the sub-program's frame (see `after_helper_exit`): nothing
+    /// to return to in this program, its `exit` ends the program's part of
+    /// the run. The record holds nothing else: the sub-program's own return
+    /// record is kept by the tail call until the program ends.
+    TailCallBase,
 }
 
 /// A helper that calls back into the program: what it iterates over and
@@ -116,10 +130,15 @@ pub(crate) struct Machine<'r, 'm> {
     pub budget: u64,
 }
 
-/// How a run ended, short of its pc.
+/// How a program's part of a run ended, short of its pc.
 pub(crate) struct Finished {
     pub r0: u64,
     pub executed: u64,
+    /// Whether something other than the entry function's `exit` ended it:
+    /// a helper (a tail call from the entry function, or a helper that ends
+    /// the program) or a packet load out of the packet. A program a
+    /// sub-program tail-called that stops stops the whole run.
+    pub stopped: bool,
 }
 
 fn snapshot(regs: &[u64; 16]) -> [u64; 11] {
@@ -212,7 +231,7 @@ fn start_callbacks(
     frames.push(Frame {
         return_ip,
         saved: [regs[6], regs[7], regs[8], regs[9]],
-        looping: true,
+        kind: FrameKind::Callback,
     });
     loops.push(state);
     regs[10] -= STACK_FRAME_SIZE;
@@ -258,6 +277,118 @@ fn code_target(ops: &[super::compile::Op], address: u64) -> Option<usize> {
     (ops.get(index)?.code == Code::Charge).then_some(index)
 }
 
+/// What a run shares with the programs it tail-calls: everything besides
+/// the registers and the program.
+pub(crate) struct Chain<'r, 'm> {
+    pub memory: &'r mut MemoryMap<'m>,
+    pub env: &'r mut HelperEnv<'m>,
+    pub frames: &'r mut Vec<Frame>,
+    pub loops: &'r mut Vec<LoopState>,
+    pub interrupt: &'r AtomicBool,
+}
+
+/// How the calling program goes on after a helper ended a function.
+enum AfterExit {
+    /// At op `at`, with `remaining` of its budget left.
+    Continue { at: usize, remaining: u64 },
+    /// Its part of the run ended.
+    Stop(Finished),
+}
+
+/// After a helper ended the running function with `r0` (a tail call, or a
+/// helper that ends the program): a tail call from a sub-program, or from a
+/// `bpf_loop`/`for_each_map_elem` callback, runs its target (and whatever
+/// that tail-calls from its entry function) in place of the sub-program's
+/// frame, then returns the target's r0 from the sub-program to its caller,
+/// as the sub-program's own `exit` would (with r1–r5 cleared, as after a
+/// helper). A tail call from the entry function, or any other helper exit,
+/// ends this program's part of the run ([`crate::vm`] goes on with the
+/// tail call's target).
+///
+/// The target's stack is one fresh, zeroed frame where the sub-program's
+/// was, and only that and the frames it calls are accessible to it: the
+/// callers' frames are not, and the sub-program's frame was overwritten. Its
+/// local calls take the frames that remain above the replaced one (frame
+/// records are shared), so the call depth limit holds across programs.
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn after_helper_exit<'m, T: Tracer>(
+    r0: u64,
+    regs: &mut [u64; 16],
+    memory: &mut MemoryMap<'m>,
+    env: &mut HelperEnv<'m>,
+    frames: &mut Vec<Frame>,
+    loops: &mut Vec<LoopState>,
+    interrupt: &AtomicBool,
+    budget: u64,
+    remaining: u64,
+    tracer: &mut T,
+) -> Result<AfterExit, RunError> {
+    let stop = |r0, remaining| {
+        Ok(AfterExit::Stop(Finished {
+            r0,
+            executed: budget - remaining,
+            stopped: true,
+        }))
+    };
+    let mut chain = Chain {
+        memory,
+        env,
+        frames,
+        loops,
+        interrupt,
+    };
+    let Some(&frame) = chain.frames.last() else {
+        return stop(r0, remaining);
+    };
+    if frame.kind == FrameKind::TailCallBase {
+        return stop(r0, remaining);
+    }
+    let Some(target) = chain.env.tail_call.take() else {
+        return stop(r0, remaining);
+    };
+    // The target's entry frame replaces the sub-program's: the base record
+    // in place of the sub-program's return record, the stack from the
+    // sub-program's r10 down.
+    chain.frames.pop();
+    chain.frames.push(Frame {
+        kind: FrameKind::TailCallBase,
+        ..Frame::default()
+    });
+    let spent = budget - remaining;
+    let finished = crate::vm::run_chain(target, &mut chain, budget, spent, regs[10], tracer)?;
+    let remaining = remaining - finished.executed;
+    if finished.stopped {
+        return stop(finished.r0, remaining);
+    }
+    // The target's exit took its base record; the sub-program returns.
+    regs[0] = finished.r0;
+    regs[1..6].fill(0);
+    if frame.kind == FrameKind::Callback {
+        if let Some(callback) = next_callback(
+            frame,
+            regs,
+            chain.memory,
+            chain.env.cpu,
+            chain.frames,
+            chain.loops,
+        ) {
+            return Ok(AfterExit::Continue {
+                at: callback,
+                remaining,
+            });
+        }
+    }
+    regs[6..10].copy_from_slice(&frame.saved);
+    regs[10] += STACK_FRAME_SIZE;
+    chain.memory.set_stack_floor(regs[10] - STACK_FRAME_SIZE);
+    Ok(AfterExit::Continue {
+        at: frame.return_ip,
+        remaining,
+    })
+}
+
 /// The text of a panic payload, when it has one.
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
@@ -278,9 +409,7 @@ fn call_helper<'m>(
     regs: &mut [u64; 16],
     memory: &mut MemoryMap<'m>,
     env: &mut HelperEnv<'m>,
-    depth: usize,
 ) -> Result<Option<u64>, Trap> {
-    env.depth = depth;
     let mut ctx = HelperContext { memory, env };
     let args = [regs[1], regs[2], regs[3], regs[4], regs[5]];
     // A helper is embedder code: a panic in it fails the run instead of
@@ -307,8 +436,11 @@ fn call_helper<'m>(
     }
 }
 
-/// Runs `compiled` from its entry with r1 and r2 set, until the entry
-/// function exits or a trap.
+/// Runs `compiled` from its entry with r1 and r2 set and r10 at the top of
+/// `memory`'s stack, until the entry function exits, something stops the
+/// program, or a trap. The frame records are the run's, as they are: empty
+/// for the run's first program, ending with a [`FrameKind::TailCallBase`]
+/// record for a program a sub-program tail-called.
 #[inline(never)]
 pub(crate) fn run<T: Tracer>(
     compiled: &Compiled,
@@ -335,8 +467,6 @@ pub(crate) fn run<T: Tracer>(
     regs[1] = r1;
     regs[2] = r2;
     regs[10] = memory.stack_top();
-    frames.clear();
-    loops.clear();
     // Budget left; the instructions charged so far are `budget - remaining`
     // (nothing is charged beyond the budget, so this never wraps).
     let mut remaining: u64 = budget;
@@ -358,19 +488,38 @@ pub(crate) fn run<T: Tracer>(
             })
         };
     }
-    // Ends the run with r0, after reporting the instruction that ended it.
-    macro_rules! finish {
-        ($r0:expr) => {{
+    // Reports the instruction just run, when tracing, if not yet reported.
+    macro_rules! report_step {
+        () => {
             if T::ENABLED {
                 if let Some(pc) = traced_pc.take() {
                     tracer.step(pc, &before, &snapshot(&regs));
                 }
             }
+        };
+    }
+    // Ends the program's part of the run with r0, after reporting the
+    // instruction that ended it: `finish!` at the entry function's `exit`,
+    // `stop!` anywhere else.
+    macro_rules! end {
+        ($r0:expr, $stopped:expr) => {{
+            report_step!();
             return Ok(Finished {
                 r0: $r0,
                 executed: budget - remaining,
+                stopped: $stopped,
             });
         }};
+    }
+    macro_rules! finish {
+        ($r0:expr) => {
+            end!($r0, false)
+        };
+    }
+    macro_rules! stop {
+        ($r0:expr) => {
+            end!($r0, true)
+        };
     }
     macro_rules! check {
         ($result:expr) => {
@@ -471,15 +620,36 @@ pub(crate) fn run<T: Tracer>(
             }
         }};
     }
+    // A helper ended the calling function with `$r0`: a tail call from a
+    // sub-program runs its target in the sub-program's frame and continues
+    // in the sub-program's caller; anything else ends this program's part of
+    // the run. All of it out of line (`after_helper_exit`).
+    macro_rules! helper_ended {
+        ($r0:expr) => {{
+            report_step!();
+            match after_helper_exit(
+                $r0, &mut regs, memory, env, frames, loops, interrupt, budget, remaining, tracer,
+            ) {
+                Ok(AfterExit::Continue {
+                    at,
+                    remaining: left,
+                }) => {
+                    remaining = left;
+                    // A block leader: its `Charge` op runs next.
+                    ip = at;
+                }
+                Ok(AfterExit::Stop(finished)) => return Ok(finished),
+                Err(error) => return Err(error),
+            }
+        }};
+    }
 
     loop {
         debug_assert!(ip < ops.len());
         let op = ops[ip & mask];
         ip += 1;
         if T::ENABLED {
-            if let Some(pc) = traced_pc.take() {
-                tracer.step(pc, &before, &snapshot(&regs));
-            }
+            report_step!();
             if op.code != Code::Charge && op.code != Code::FellOff {
                 traced_pc = Some(compiled.pcs[ip - 1] as usize);
                 before = snapshot(&regs);
@@ -688,7 +858,7 @@ pub(crate) fn run<T: Tracer>(
                         regs[1..6].fill(0);
                     }
                     // Out of the packet: the program ends with r0 = 0.
-                    None => finish!(0),
+                    None => stop!(0),
                 }
             }
             Code::CallHelper => {
@@ -698,10 +868,9 @@ pub(crate) fn run<T: Tracer>(
                     op.off as u32,
                     &mut regs,
                     memory,
-                    env,
-                    frames.len()
+                    env
                 )) {
-                    finish!(r0);
+                    helper_ended!(r0);
                 }
             }
             Code::CallRegister => {
@@ -709,15 +878,9 @@ pub(crate) fn run<T: Tracer>(
                 let Some(helper) = u32::try_from(id).ok().and_then(|n| registry.get(n)) else {
                     fault!(Trap::UnknownHelper(id));
                 };
-                if let Some(r0) = check!(call_helper(
-                    &**helper,
-                    id as u32,
-                    &mut regs,
-                    memory,
-                    env,
-                    frames.len()
-                )) {
-                    finish!(r0);
+                if let Some(r0) = check!(call_helper(&**helper, id as u32, &mut regs, memory, env))
+                {
+                    helper_ended!(r0);
                 }
             }
             Code::CallLocal => {
@@ -727,7 +890,7 @@ pub(crate) fn run<T: Tracer>(
                 frames.push(Frame {
                     return_ip: ip,
                     saved: [regs[6], regs[7], regs[8], regs[9]],
-                    looping: false,
+                    kind: FrameKind::Call,
                 });
                 regs[10] -= STACK_FRAME_SIZE;
                 memory.enter_frame(regs[10] - STACK_FRAME_SIZE, STACK_FRAME_SIZE);
@@ -736,9 +899,14 @@ pub(crate) fn run<T: Tracer>(
             Code::Exit => match frames.pop() {
                 None => finish!(regs[0]),
                 Some(frame) => {
-                    // A callback of bpf_loop/for_each_map_elem returned: call
-                    // it again, or return from the helper call.
-                    if frame.looping {
+                    if frame.kind != FrameKind::Call {
+                        // The entry function of a program a sub-program
+                        // tail-called: that program is done.
+                        if frame.kind == FrameKind::TailCallBase {
+                            finish!(regs[0]);
+                        }
+                        // A callback of bpf_loop/for_each_map_elem returned:
+                        // call it again, or return from the helper call.
                         if let Some(callback) =
                             next_callback(frame, &mut regs, memory, env.cpu, frames, loops)
                         {

@@ -148,7 +148,7 @@ impl<'a> MemoryMap<'a> {
             .context
             .as_ref()
             .ok_or_else(|| fail("no context".into()))?;
-        if offset.checked_add(size).map_or(true, |end| end > ctx.len) {
+        if offset.checked_add(size).is_none_or(|end| end > ctx.len) {
             return Err(fail(format!("beyond the {}-byte context", ctx.len)));
         }
         let access = ctx
@@ -228,7 +228,7 @@ impl<'a> MemoryMap<'a> {
         };
         if start
             .checked_add(bytes.len() as u64)
-            .map_or(true, |end| end > p.end)
+            .is_none_or(|end| end > p.end)
         {
             return false;
         }

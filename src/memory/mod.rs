@@ -17,7 +17,10 @@
 //!   one run are contiguous, the entry frame at the top. The accessible stack
 //!   is every *live* frame: from the bottom of the current frame to the top of
 //!   the entry frame, so a callee may use a pointer into its caller's frame but
-//!   not into the frame of a function that already returned.
+//!   not into the frame of a function that already returned. A program that
+//!   a tail call from a sub-program started runs in the sub-program's frame,
+//!   zeroed, and its stack ends there: the frames of the sub-program's
+//!   callers are out of its reach.
 //!
 //! - Shared regions: map memory (values, ring buffers) that other runs and
 //!   host threads may touch at the same time.
@@ -229,6 +232,59 @@ impl<'a> MemoryMap<'a> {
         unsafe { std::ptr::write_bytes(ptr, 0, len as usize) };
     }
 
+    /// Runs `f` on the memory of one program of the run: this map's private
+    /// regions, context, packet and key scratch, with `shared` as the shared
+    /// regions (the program's maps) and a stack cut at `stack_top`: one
+    /// fresh, zeroed `frame_size` frame below it is live, and nothing above
+    /// it is accessible. For a program a tail call started: after a tail
+    /// call from the run's first program it gets the whole stack; after one
+    /// from a sub-program it starts in the sub-program's frame and cannot
+    /// reach its callers' frames. What `f` changes of the packet bounds and
+    /// of the inner maps' regions stays in this map.
+    ///
+    /// # Safety
+    /// As [`MemoryMap::add_shared`] for `shared`, for `'v`. `stack_top` must
+    /// lie in the stack given to [`MemoryMap::new`] at least `frame_size`
+    /// bytes above its bottom, and the caller's frame bookkeeping must keep
+    /// every frame entered in the view within that stack.
+    pub(crate) unsafe fn with_program<'v, R>(
+        &mut self,
+        stack_top: u64,
+        frame_size: u64,
+        shared: &'v [Region],
+        f: impl FnOnce(&mut MemoryMap<'v>) -> R,
+    ) -> R
+    where
+        'a: 'v,
+    {
+        debug_assert!(stack_top <= self.stack_top);
+        let mut view = MemoryMap {
+            stack: Region {
+                start: stack_top,
+                len: 0,
+                writable: true,
+                shared: false,
+            },
+            stack_top,
+            regions: self.regions,
+            region_count: self.region_count,
+            shared,
+            inner_shared: std::mem::take(&mut self.inner_shared),
+            context: self.context.take(),
+            key_scratch: self.key_scratch,
+            packet: self.packet.take(),
+            _borrows: PhantomData,
+        };
+        view.enter_frame(stack_top - frame_size, frame_size);
+        let result = f(&mut view);
+        // The packet's region moves with `xdp_adjust_*`.
+        self.regions = view.regions;
+        self.inner_shared = view.inner_shared;
+        self.context = view.context;
+        self.packet = view.packet;
+        result
+    }
+
     /// Adds a read-write region.
     ///
     /// # Panics
@@ -256,6 +312,12 @@ impl<'a> MemoryMap<'a> {
         });
     }
 
+    fn push(&mut self, region: Region) {
+        assert!(self.region_count < MAX_REGIONS, "too many memory regions");
+        self.regions[self.region_count] = region;
+        self.region_count += 1;
+    }
+
     /// Adds shared regions: memory that other threads may access during the
     /// run (map values, ring buffers). Every access to them is atomic.
     ///
@@ -267,12 +329,6 @@ impl<'a> MemoryMap<'a> {
     pub(crate) unsafe fn add_shared(&mut self, regions: &'a [Region]) {
         debug_assert!(regions.iter().all(|r| r.shared));
         self.shared = regions;
-    }
-
-    fn push(&mut self, region: Region) {
-        assert!(self.region_count < MAX_REGIONS, "too many memory regions");
-        self.regions[self.region_count] = region;
-        self.region_count += 1;
     }
 
     /// The private regions other than the stack.
@@ -637,30 +693,65 @@ mod tests {
             shared: true,
         }];
         let mut stack = [0u8; 8];
-        let mut map = MemoryMap::new(&mut stack, 8);
-        // SAFETY: `words` outlives `map` and is only accessed atomically.
-        unsafe { map.add_shared(&shared) };
-        map.store(start + 8, 8, 0x1122_3344_5566_7788).unwrap();
-        map.store(start + 3, 2, 0xaabb).unwrap(); // unaligned: byte by byte
-        assert_eq!(words[1].load(Ordering::Relaxed), 0x1122_3344_5566_7788);
-        assert_eq!(words[0].load(Ordering::Relaxed), 0x00aa_bb00_0000);
-        assert_eq!(map.load(start + 3, 2), Ok(0xaabb));
-        assert_eq!(map.load(start + 9, 4), Ok(0x4455_6677));
-        assert_eq!(
-            map.atomic_rmw(start + 8, 8, AtomicRmw::Add, 1),
-            Ok(0x1122_3344_5566_7788)
-        );
-        assert_eq!(map.read_bytes(start + 8, 2), Ok(vec![0x89, 0x77]));
-        map.write_bytes(start, &[1, 2]).unwrap();
-        assert_eq!(map.load(start, 4), Ok(0xbb00_0201));
-        assert_eq!(
-            map.load(start + 12, 8),
-            Err(Trap::OutOfBounds {
-                addr: start + 12,
-                len: 8,
-                access: Access::Read
+        let mut run = MemoryMap::new(&mut stack, 8);
+        let top = run.stack_top();
+        // SAFETY: `words` outlives the view and is only accessed atomically;
+        // the one frame is the whole stack.
+        unsafe {
+            run.with_program(top, 8, &shared, |map| {
+                map.store(start + 8, 8, 0x1122_3344_5566_7788).unwrap();
+                map.store(start + 3, 2, 0xaabb).unwrap(); // unaligned: byte by byte
+                assert_eq!(words[1].load(Ordering::Relaxed), 0x1122_3344_5566_7788);
+                assert_eq!(words[0].load(Ordering::Relaxed), 0x00aa_bb00_0000);
+                assert_eq!(map.load(start + 3, 2), Ok(0xaabb));
+                assert_eq!(map.load(start + 9, 4), Ok(0x4455_6677));
+                assert_eq!(
+                    map.atomic_rmw(start + 8, 8, AtomicRmw::Add, 1),
+                    Ok(0x1122_3344_5566_7788)
+                );
+                assert_eq!(map.read_bytes(start + 8, 2), Ok(vec![0x89, 0x77]));
+                map.write_bytes(start, &[1, 2]).unwrap();
+                assert_eq!(map.load(start, 4), Ok(0xbb00_0201));
+                assert_eq!(
+                    map.load(start + 12, 8),
+                    Err(Trap::OutOfBounds {
+                        addr: start + 12,
+                        len: 8,
+                        access: Access::Read
+                    })
+                );
             })
-        );
+        };
+        // Outside the program's view, its shared regions are gone.
+        assert!(!run.is_accessible(start, 1, Access::Read));
+    }
+
+    #[test]
+    fn a_program_view_has_a_fresh_frame_and_nothing_above_it() {
+        let mut stack = [0xffu8; 32];
+        let mut run = MemoryMap::new(&mut stack, 8);
+        let mut input = [0u8; 4];
+        let input_start = input.as_ptr() as u64;
+        run.add_writable(&mut input);
+        let top = run.stack_top();
+        // A view cut one 8-byte frame below the top, as for a program a
+        // sub-program in the second frame tail-called.
+        // SAFETY: no shared regions; frames stay within the 32-byte stack.
+        unsafe {
+            run.with_program(top - 8, 8, &[], |view| {
+                assert_eq!(view.stack_top(), top - 8);
+                // Its frame is zeroed; the frame above is out of reach.
+                assert_eq!(view.load(top - 16, 8), Ok(0));
+                assert!(!view.is_accessible(top - 8, 1, Access::Read));
+                assert!(!view.is_accessible(top - 17, 1, Access::Read));
+                // The run's other regions are there.
+                view.store(input_start, 4, 0x0403_0201).unwrap();
+            })
+        };
+        assert_eq!(input, [1, 2, 3, 4]);
+        // The frame above was never touched.
+        assert_eq!(stack[24..], [0xff; 8]);
+        assert_eq!(stack[16..24], [0; 8]);
     }
 
     #[test]

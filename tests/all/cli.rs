@@ -283,7 +283,7 @@ fn usage_errors_exit_2() {
 
     let text = dir.file("p.txt", FORTY_TWO);
     let want = format!(
-        "error: cannot tell the format of `{}` from its name (.bin/.raw or .s/.asm); pass --format raw|asm\n",
+        "error: cannot tell the format of `{}` from its name (.bin/.raw, .s/.asm or .o); pass --format raw|asm|elf\n",
         path(&text)
     );
     assert_output(&bpfbox(&["run", path(&text)]), 2, "", &want);
@@ -1019,4 +1019,138 @@ fn buffer_programs_show_changed_memory_and_get_linux_helpers() {
     // Linux helper 8, get_smp_processor_id: runs use CPU 0.
     let cpu = dir.file("cpu.s", "mov %r0, 7\ncall 8\nexit");
     assert_output(&bpfbox(&["run", path(&cpu)]), 0, "0x0\n", "");
+}
+
+/// An object of `tests/bpf/`.
+fn object(name: &str) -> String {
+    format!("{}/tests/bpf/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn info_lists_programs_maps_and_relocations() {
+    let output = bpfbox(&["info", &object("tailcalls.o")]);
+    assert_output(
+        &output,
+        0,
+        "license: GPL\n\
+         programs: 4\n\
+         \x20 prog_a  section xdp  type xdp  12 instructions\n\
+         \x20 prog_c  section xdp  type xdp  12 instructions\n\
+         \x20 xdp_dispatch  section xdp  type xdp  12 instructions\n\
+         \x20 xdp_tail_empty  section xdp  type xdp  6 instructions\n\
+         maps: 2\n\
+         \x20 jmp_table  prog_array  key 4  value 4  max_entries 4  flags 0x0  (.maps)\n\
+         \x20 hits  array  key 4  value 8  max_entries 4  flags 0x0  (.maps)\n\
+         relocations: R_BPF_64_64 4, R_BPF_64_ABS64 16, R_BPF_64_ABS32 61, R_BPF_64_NODYLD32 27, CO-RE 0\n",
+        "",
+    );
+    let output = bpfbox(&["info", &object("kernel_only.o")]);
+    let stdout = spawn::stdout(&output);
+    assert!(
+        stdout.contains("  kconfig_gate  section xdp  type xdp  12 instructions  uses .kconfig extern LINUX_KERNEL_VERSION  uses .kconfig extern CONFIG_HZ\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn run_chooses_a_program_of_an_object() {
+    // The entry program tail-calls slot 2 (`prog_c`, which returns 3).
+    let output = bpfbox(&[
+        "run",
+        &object("tailcalls.o"),
+        "--function",
+        "xdp_dispatch",
+        "--packet",
+        "02",
+        "--dump-maps",
+    ]);
+    assert_output(
+        &output,
+        0,
+        "0x3\n\
+         map jmp_table (prog_array): cannot dump: prog_array map: lookup (use Map::program) is not supported\n\
+         map hits (array): 00000000 = 0000000000000000\n\
+         map hits (array): 01000000 = 0000000000000000\n\
+         map hits (array): 02000000 = 0100000000000000\n\
+         map hits (array): 03000000 = 0000000000000000\n",
+        "",
+    );
+    let tailcalls = object("tailcalls.o");
+    assert_output(
+        &bpfbox(&["run", &tailcalls, "--packet", "02"]),
+        2,
+        "",
+        &format!("error: {tailcalls}: several programs match; choose with --section and --function (programs: xdp/prog_a, xdp/prog_c, xdp/xdp_dispatch, xdp/xdp_tail_empty)\n"),
+    );
+    assert_output(
+        &bpfbox(&[
+            "run",
+            &tailcalls,
+            "--function",
+            "xdp_dispatch",
+            "--packet",
+            "02",
+            "--map",
+            "m:array:4:4:1",
+        ]),
+        2,
+        "",
+        "error: --map: an ELF object defines its own maps\n",
+    );
+    // Globals set before load, trace lines from .rodata strings.
+    let mut ctx = "00".repeat(16);
+    ctx += "0100000000000000";
+    ctx += &"00".repeat(8);
+    ctx += "0c00000000000000";
+    let output = bpfbox(&[
+        "run",
+        &object("globals.o"),
+        "--function",
+        "handle_write",
+        "--ctx",
+        &ctx,
+        "--global",
+        "filter_pid=00000000",
+    ]);
+    assert_output(
+        &output,
+        0,
+        "0x0\ntrace: hello 0\ntrace: fd 1 count 12 weight 15\ntrace: write 6 by 0: weight 15, sum 4111\ntrace: tag globals\n",
+        "",
+    );
+    let dir = TempDir::new("elf-options");
+    let program = dir.file("p.s", FORTY_TWO);
+    assert_error(
+        &bpfbox(&["run", path(&program), "--section", "xdp"]),
+        2,
+        "error: --section needs an ELF object",
+    );
+}
+
+#[test]
+fn disasm_of_an_object_shows_relocations() {
+    let output = bpfbox(&[
+        "disasm",
+        &object("tailcalls.o"),
+        "--function",
+        "xdp_dispatch",
+    ]);
+    assert_output(
+        &output,
+        0,
+        "xdp/xdp_dispatch:\n\
+         \x20   0: w0 = 0x0\n\
+         \x20   1: w3 = *(u32 *)(r1 + 0x4)\n\
+         \x20   2: w2 = *(u32 *)(r1 + 0x0)\n\
+         \x20   3: r4 = r2\n\
+         \x20   4: r4 += 0x1\n\
+         \x20   5: if r4 > r3 goto +0x5\n\
+         \x20   6: w3 = *(u8 *)(r2 + 0x0)\n\
+         \x20   7: ld_pseudo\tr2, 0x5, 0x0\n\
+         \x20      R_BPF_64_64  jmp_table\n\
+         \x20   9: call 0xc\n\
+         \x20  10: w0 = 0x2\n\
+         \x20  11: exit\n",
+        "",
+    );
 }

@@ -3,9 +3,10 @@
 //! `Object` reports, and runs of every program with exact results.
 
 use crate::elf_malformed::fixture;
+use bpfbox::abi::btf::Btf;
 use bpfbox::abi::maps::{update, MapType};
 use bpfbox::abi::ProgramType;
-use bpfbox::elf::{ElfError, LoadOptions, LoadedObject, MapOrigin, Object, SlotInit};
+use bpfbox::elf::{ElfError, LoadOptions, LoadedObject, MapOrigin, Object, ParseOptions, SlotInit};
 use bpfbox::helpers::Redirect;
 use bpfbox::{AlignedMemory, Host, MapOptions, Packet, RunState};
 use std::sync::Arc;
@@ -118,7 +119,10 @@ fn options() -> LoadOptions {
 }
 
 fn load(name: &str) -> LoadedObject {
-    Object::parse(&fixture(name)).unwrap().load(&options()).unwrap()
+    Object::parse(&fixture(name))
+        .unwrap()
+        .load(&options())
+        .unwrap()
 }
 
 fn load_with_host(name: &str, host: FixedHost) -> LoadedObject {
@@ -126,7 +130,10 @@ fn load_with_host(name: &str, host: FixedHost) -> LoadedObject {
         host: Arc::new(host),
         ..options()
     };
-    Object::parse(&fixture(name)).unwrap().load(&options).unwrap()
+    Object::parse(&fixture(name))
+        .unwrap()
+        .load(&options)
+        .unwrap()
 }
 
 fn state() -> RunState {
@@ -181,7 +188,14 @@ fn xdp_basic_lists_three_programs_in_one_section_and_counts_per_cpu() {
     let programs: Vec<(&str, &str, Option<ProgramType>, usize)> = object
         .programs()
         .iter()
-        .map(|p| (p.name.as_str(), p.section.as_str(), p.kind.program_type, p.instructions.len()))
+        .map(|p| {
+            (
+                p.name.as_str(),
+                p.section.as_str(),
+                p.kind.program_type,
+                p.instructions.len(),
+            )
+        })
         .collect();
     assert_eq!(
         programs,
@@ -194,8 +208,22 @@ fn xdp_basic_lists_three_programs_in_one_section_and_counts_per_cpu() {
     assert_eq!(object.license(), Some("GPL"));
     let map = &object.maps()[0];
     assert_eq!(
-        (map.name.as_str(), map.def.map_type, map.def.key_size, map.def.value_size, map.def.max_entries, &map.origin),
-        ("xdp_stats_map", MapType::PercpuArray, 4, 16, 5, &MapOrigin::Btf)
+        (
+            map.name.as_str(),
+            map.def.map_type,
+            map.def.key_size,
+            map.def.value_size,
+            map.def.max_entries,
+            &map.origin
+        ),
+        (
+            "xdp_stats_map",
+            MapType::PercpuArray,
+            4,
+            16,
+            5,
+            &MapOrigin::Btf
+        )
     );
     assert_eq!(map.value_type.as_deref(), Some("struct datarec"));
 
@@ -262,7 +290,9 @@ fn xdp_redirect_through_a_devmap_is_the_runs_verdict() {
     assert_eq!((outcome.r0, outcome.redirect), (2, None));
 
     let tx_port = loaded.map("tx_port").unwrap();
-    tx_port.update(&3u32.to_le_bytes(), &7u32.to_le_bytes(), update::ANY).unwrap();
+    tx_port
+        .update(&3u32.to_le_bytes(), &7u32.to_le_bytes(), update::ANY)
+        .unwrap();
     let outcome = program.execute_packet(&mut state(), &mut packet).unwrap();
     assert_eq!(outcome.r0, 4);
     assert_eq!(
@@ -291,14 +321,22 @@ fn tc_programs_write_the_context_and_socket_filters_use_ld_abs() {
             ("tc_mark", "tc", Some(ProgramType::SchedCls)),
             ("tc_drop_arp", "classifier", Some(ProgramType::SchedCls)),
             ("sock_filter_udp", "socket", Some(ProgramType::SocketFilter)),
-            ("sock_filter_udp_helper", "socket", Some(ProgramType::SocketFilter)),
+            (
+                "sock_filter_udp_helper",
+                "socket",
+                Some(ProgramType::SocketFilter)
+            ),
         ]
     );
     let loaded = object.load(&options()).unwrap();
 
     let (verdict, packet) = run_packet(&loaded, "tc_mark", &p4u(53));
     assert_eq!(
-        (verdict, packet.skb_field("mark"), packet.skb_field("priority")),
+        (
+            verdict,
+            packet.skb_field("mark"),
+            packet.skb_field("priority")
+        ),
         (0, Some(0x42), Some(6))
     );
     let (verdict, packet) = run_packet(&loaded, "tc_mark", &p6u(53));
@@ -367,8 +405,14 @@ fn global_data_of_every_kind() {
             "tag globals"
         ]
     );
-    assert_eq!(hex(&loaded.read_global("counter").unwrap()), "0600000000000000");
-    assert_eq!(hex(&loaded.read_global("last_count").unwrap()), "0c00000000000000");
+    assert_eq!(
+        hex(&loaded.read_global("counter").unwrap()),
+        "0600000000000000"
+    );
+    assert_eq!(
+        hex(&loaded.read_global("last_count").unwrap()),
+        "0c00000000000000"
+    );
     assert_eq!(hex(&loaded.read_global("last_pid").unwrap()), "d2040000");
     assert_eq!(hex(&loaded.read_global("weight_sum").unwrap()), "0f100000");
 
@@ -382,7 +426,10 @@ fn global_data_of_every_kind() {
             "tag globals"
         ]
     );
-    assert_eq!(hex(&value(&loaded, ".bss", &[0; 4]).unwrap()), "6400000000000000d204000000000000");
+    assert_eq!(
+        hex(&value(&loaded, ".bss", &[0; 4]).unwrap()),
+        "6400000000000000d204000000000000"
+    );
     assert_eq!(hex(&loaded.read_global("weight_sum").unwrap()), "cc1b0000");
 
     // `.rodata` is read-only for programs and frozen for the host.
@@ -390,10 +437,16 @@ fn global_data_of_every_kind() {
 
     // Configuration before load, as a libbpf skeleton sets it.
     let mut object = Object::parse(&fixture("globals.o")).unwrap();
-    object.set_global("filter_pid", &99u32.to_le_bytes()).unwrap();
+    object
+        .set_global("filter_pid", &99u32.to_le_bytes())
+        .unwrap();
     assert!(matches!(
         object.set_global("filter_pid", &[0; 8]),
-        Err(ElfError::GlobalSize { size: 4, given: 8, .. })
+        Err(ElfError::GlobalSize {
+            size: 4,
+            given: 8,
+            ..
+        })
     ));
     let options = LoadOptions {
         host: Arc::new(host()),
@@ -402,7 +455,10 @@ fn global_data_of_every_kind() {
     let loaded = object.load(&options).unwrap();
     let (verdict, lines) = run_ctx(&loaded, "handle_write", &write_record(1, 12));
     assert_eq!((verdict, lines.len()), (0, 0));
-    assert_eq!(hex(&loaded.read_global("counter").unwrap()), "0500000000000000");
+    assert_eq!(
+        hex(&loaded.read_global("counter").unwrap()),
+        "0500000000000000"
+    );
 
     // The raw tracepoint counts writes into .bss.
     let loaded = load("globals.o");
@@ -445,11 +501,18 @@ fn legacy_map_sections_of_two_record_sizes() {
     );
     let loaded = object.load(&options()).unwrap();
     for flags in [0x241, 0, 0x42, 2] {
-        assert_eq!(run_ctx(&loaded, "count_open", &pt_regs(&[(RDX, flags)])).0, 0);
+        assert_eq!(
+            run_ctx(&loaded, "count_open", &pt_regs(&[(RDX, flags)])).0,
+            0
+        );
     }
-    let opens: Vec<u64> = (0..4).map(|k| u64_value(&loaded, "open_count", k)).collect();
+    let opens: Vec<u64> = (0..4)
+        .map(|k| u64_value(&loaded, "open_count", k))
+        .collect();
     assert_eq!(opens, [4, 2, 0, 0]);
-    let modes: Vec<u64> = (0..3).map(|k| u64_value(&loaded, "mode_count", k)).collect();
+    let modes: Vec<u64> = (0..3)
+        .map(|k| u64_value(&loaded, "mode_count", k))
+        .collect();
     assert_eq!(modes, [1, 1, 2]);
 
     let object = Object::parse(&fixture("maps_legacy_ext.o")).unwrap();
@@ -496,17 +559,26 @@ fn sub_programs_are_linked_into_each_program_that_calls_them() {
 
     let each = |loaded: &LoadedObject| {
         assert_eq!(r0(loaded, "xdp_each", &packet), 2);
-        (u64_value(loaded, "results", 4), u64_value(loaded, "results", 5))
+        (
+            u64_value(loaded, "results", 4),
+            u64_value(loaded, "results", 5),
+        )
     };
     assert_eq!(each(&loaded), (0, 8));
     let weights = loaded.map("weights").unwrap();
     for k in 0..8u32 {
         weights
-            .update(&k.to_le_bytes(), &u64::from(k + 1).to_le_bytes(), update::ANY)
+            .update(
+                &k.to_le_bytes(),
+                &u64::from(k + 1).to_le_bytes(),
+                update::ANY,
+            )
             .unwrap();
     }
     assert_eq!(each(&loaded), (36, 8));
-    weights.update(&3u32.to_le_bytes(), &5000u64.to_le_bytes(), update::ANY).unwrap();
+    weights
+        .update(&3u32.to_le_bytes(), &5000u64.to_le_bytes(), update::ANY)
+        .unwrap();
     assert_eq!(each(&loaded), (6, 4));
 
     // `.text` functions are linked only where called: xdp_chain carries
@@ -517,7 +589,15 @@ fn sub_programs_are_linked_into_each_program_that_calls_them() {
         .iter()
         .map(|p| (p.name.as_str(), p.instructions.len()))
         .collect();
-    assert_eq!(sizes, [("xdp_chain", 50), ("xdp_loop", 36), ("xdp_each", 44), ("tc_mix", 21)]);
+    assert_eq!(
+        sizes,
+        [
+            ("xdp_chain", 50),
+            ("xdp_loop", 36),
+            ("xdp_each", 44),
+            ("tc_mix", 21)
+        ]
+    );
 }
 
 #[test]
@@ -527,7 +607,10 @@ fn tail_calls_through_a_program_array_the_object_fills() {
     assert_eq!(table.name, "jmp_table");
     assert_eq!(
         table.initial_slots,
-        [(0, SlotInit::Program("prog_a".into())), (2, SlotInit::Program("prog_c".into()))]
+        [
+            (0, SlotInit::Program("prog_a".into())),
+            (2, SlotInit::Program("prog_c".into()))
+        ]
     );
     let loaded = object.load(&options()).unwrap();
     let mut first = p4u(53);
@@ -558,10 +641,24 @@ fn tail_calls_through_a_program_array_the_object_fills() {
 #[test]
 fn maps_of_maps_with_statically_filled_slots() {
     let loaded = load("map_in_map.o");
-    let runs: Vec<u64> = [&[1u8, 2][..], &[1, 2], &[1, 0], &[0, 0], &[4, 0], &[1, 7], &[1]]
-        .iter()
-        .map(|bytes| r0(&loaded, "count_in_inner", &padded(bytes.to_vec(), if bytes.len() < 2 { 1 } else { 64 })))
-        .collect();
+    let runs: Vec<u64> = [
+        &[1u8, 2][..],
+        &[1, 2],
+        &[1, 0],
+        &[0, 0],
+        &[4, 0],
+        &[1, 7],
+        &[1],
+    ]
+    .iter()
+    .map(|bytes| {
+        r0(
+            &loaded,
+            "count_in_inner",
+            &padded(bytes.to_vec(), if bytes.len() < 2 { 1 } else { 64 }),
+        )
+    })
+    .collect();
     assert_eq!(runs, [2, 2, 2, 1, 1, 0, 0]);
     let inner_a: Vec<u64> = (0..4).map(|k| u64_value(&loaded, "inner_a", k)).collect();
     assert_eq!(inner_a, [1, 0, 2, 0]);
@@ -592,8 +689,19 @@ fn ring_buffer_records_from_tracing_programs() {
     record.extend_from_slice(&4241u32.to_le_bytes());
     record.extend_from_slice(b"/usr/bin/true\0");
     assert_eq!(run_ctx(&loaded, "handle_exec", &record).0, 0);
-    assert_eq!(run_ctx(&loaded, "trace_openat2", &pt_regs(&[(RDI, (-100i64) as u64)])).0, 0);
-    assert_eq!(run_ctx(&loaded, "trace_openat2_ret", &pt_regs(&[(RAX, 3)])).0, 0);
+    assert_eq!(
+        run_ctx(
+            &loaded,
+            "trace_openat2",
+            &pt_regs(&[(RDI, (-100i64) as u64)])
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        run_ctx(&loaded, "trace_openat2_ret", &pt_regs(&[(RAX, 3)])).0,
+        0
+    );
     let records = loaded.map("rb").unwrap().ringbuf_consume().unwrap();
     let mut comm = b"bash".to_vec();
     comm.resize(16, 0);
@@ -621,7 +729,9 @@ fn ring_buffer_records_from_tracing_programs() {
     );
 
     let mut object = Object::parse(&fixture("ringbuf_trace.o")).unwrap();
-    object.set_global("target_pid", &1u32.to_le_bytes()).unwrap();
+    object
+        .set_global("target_pid", &1u32.to_le_bytes())
+        .unwrap();
     let loaded = object
         .load(&LoadOptions {
             host: Arc::new(host()),
@@ -629,7 +739,12 @@ fn ring_buffer_records_from_tracing_programs() {
         })
         .unwrap();
     run_ctx(&loaded, "handle_exec", &record);
-    assert!(loaded.map("rb").unwrap().ringbuf_consume().unwrap().is_empty());
+    assert!(loaded
+        .map("rb")
+        .unwrap()
+        .ringbuf_consume()
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -685,7 +800,10 @@ fn kernel_only_constructs_are_named() {
         .map(|p| {
             (
                 p.name.as_str(),
-                p.kernel_only.iter().map(|k| (k.what, k.name.as_str())).collect(),
+                p.kernel_only
+                    .iter()
+                    .map(|k| (k.what, k.name.as_str()))
+                    .collect(),
             )
         })
         .collect();
@@ -702,7 +820,10 @@ fn kernel_only_constructs_are_named() {
             ),
             (
                 "kconfig_gate",
-                vec![(".kconfig extern", "LINUX_KERNEL_VERSION"), (".kconfig extern", "CONFIG_HZ")]
+                vec![
+                    (".kconfig extern", "LINUX_KERNEL_VERSION"),
+                    (".kconfig extern", "CONFIG_HZ")
+                ]
             ),
         ]
     );
@@ -742,7 +863,9 @@ fn a_loader_error_points_at_the_source_line() {
     // A tracing program loaded as a socket filter calls a helper socket
     // filters may not: the error names the call's source line.
     let mut object = Object::parse(&fixture("ringbuf_trace.o")).unwrap();
-    object.set_program_type("handle_exec", ProgramType::SocketFilter).unwrap();
+    object
+        .set_program_type("handle_exec", ProgramType::SocketFilter)
+        .unwrap();
     let options = LoadOptions {
         programs: Some(vec!["handle_exec".into()]),
         ..options()
@@ -753,4 +876,138 @@ fn a_loader_error_points_at_the_source_line() {
         "program handle_exec (./ringbuf_trace.c:83:14: if (!wanted(bpf_get_current_pid_tgid() >> 32))): \
          instruction 2: helper get_current_pid_tgid is not allowed in socket programs"
     );
+}
+
+/// The fake kernel's task (80 bytes, its layout) inside a 96-byte raw
+/// tracepoint context: args[0] points at it, args[1] = 4241.
+fn run_with_task(loaded: &LoadedObject, program: &str, with_task: bool) -> u64 {
+    let mut ctx = vec![0u8; 96];
+    let mut memory = AlignedMemory::copy_from(&ctx);
+    let base = memory.as_mut_slice().as_ptr() as u64;
+    let task = base + 16;
+    ctx[0..8].copy_from_slice(&(if with_task { task } else { 0 }).to_le_bytes());
+    ctx[8..16].copy_from_slice(&4241u64.to_le_bytes());
+    let t = 16;
+    ctx[t..t + 4].copy_from_slice(&1u32.to_le_bytes()); // __state
+    ctx[t + 4..t + 8].copy_from_slice(&0x0040_0100u32.to_le_bytes()); // flags
+    ctx[t + 24..t + 28].copy_from_slice(&4242u32.to_le_bytes()); // pid
+    ctx[t + 28..t + 32].copy_from_slice(&4240u32.to_le_bytes()); // tgid
+    ctx[t + 32..t + 36].copy_from_slice(&9u32.to_le_bytes()); // bitfields
+    ctx[t + 40..t + 48].copy_from_slice(&task.to_le_bytes()); // real_parent
+    ctx[t + 48..t + 56].copy_from_slice(&task.to_le_bytes()); // parent
+    ctx[t + 56..t + 65].copy_from_slice(b"fake-init");
+    memory.as_mut_slice().copy_from_slice(&ctx);
+    loaded
+        .program(program)
+        .unwrap()
+        .execute(&mut state(), memory.as_mut_slice())
+        .unwrap()
+        .r0
+}
+
+fn fake_kernel() -> Arc<Btf> {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/bpf/fake_kernel.btf"
+    ))
+    .unwrap();
+    Arc::new(Btf::parse(&bytes).unwrap())
+}
+
+#[test]
+fn co_re_against_a_kernel_btf() {
+    let kernel = ParseOptions {
+        btf: Some(fake_kernel()),
+    };
+    let object = Object::parse_with(&fixture("core_kernel.o"), &kernel).unwrap();
+    assert_eq!(object.relocation_summary().core, 28);
+    // The field the fake kernel lacks: poisoned, in the branch not taken.
+    let core_exec = object.program("core_exec").unwrap();
+    let unresolved: Vec<usize> = core_exec.unresolved_core.iter().map(|u| u.slot).collect();
+    assert_eq!(unresolved, [64]);
+    assert_eq!(
+        core_exec.unresolved_core[0].reason,
+        "CO-RE byte_off relocation of `task_struct___pre514.state`: no target BTF has a matching `struct task_struct___pre514`"
+    );
+    // Patched offsets: task_struct.pid 0 -> 24 (mov), tp's pid 8 -> 12 (load).
+    assert_eq!(core_exec.instructions[10].imm, 24);
+    assert_eq!(
+        object.program("core_exec_tp").unwrap().instructions[10].off,
+        12
+    );
+    assert_eq!(
+        object.program("core_exec_btf").unwrap().kind.program_type,
+        Some(ProgramType::RawTracepoint)
+    );
+
+    let loaded = object.load(&options()).unwrap();
+    assert_eq!(run_with_task(&loaded, "core_exec", true), 0);
+    assert_eq!(
+        hex(&value(&loaded, "exec_task", &0u32.to_le_bytes()).unwrap()),
+        "92100000901000009010000001000000010000000000000000000000010000006661\
+         6b652d696e697400000000000000"
+    );
+    assert_eq!(run_with_task(&loaded, "core_exec_btf", true), 0);
+    assert_eq!(
+        hex(&value(&loaded, "exec_task", &1u32.to_le_bytes()).unwrap()),
+        "92100000901000009010000001000000000000000000000000000000000000006661\
+         6b652d696e697400000000000000"
+    );
+    assert_eq!(run_with_task(&loaded, "core_exec", false), 0);
+    assert_eq!(
+        hex(&value(&loaded, "exec_task", &0u32.to_le_bytes()).unwrap()),
+        format!("{}01000000{}", "00".repeat(28), "00".repeat(16))
+    );
+
+    let mut record = vec![1, 0, 0, 0, 0x10, 0x10, 0, 0];
+    record.extend_from_slice(&0x000e_0014u32.to_le_bytes());
+    record.extend_from_slice(&4242u32.to_le_bytes());
+    record.extend_from_slice(&4241u32.to_le_bytes());
+    record.extend_from_slice(b"/usr/bin/true\0");
+    assert_eq!(run_ctx(&loaded, "core_exec_tp", &record).0, 0);
+    let mut expected = Vec::new();
+    for word in [4242u32, 4241, 0x000e_0014, 14] {
+        expected.extend_from_slice(&word.to_le_bytes());
+    }
+    expected.extend_from_slice(b"/usr/bin/true");
+    expected.resize(48, 0);
+    assert_eq!(
+        value(&loaded, "exec_tp", &0u32.to_le_bytes()).unwrap(),
+        expected
+    );
+}
+
+#[test]
+fn co_re_without_a_kernel_btf_uses_the_programs_own_types() {
+    // With no kernel BTF the program's own layout is the answer: the run
+    // reads the task as the program declared it, so the fake kernel's
+    // layout gives other values.
+    let object = Object::parse(&fixture("core_kernel.o")).unwrap();
+    assert_eq!(object.program("core_exec").unwrap().instructions[10].imm, 0);
+    assert!(object
+        .programs()
+        .iter()
+        .all(|p| p.unresolved_core.is_empty()));
+}
+
+#[test]
+fn co_re_against_bpfbox_context_types() {
+    let object = Object::parse(&fixture("core_ctx.o")).unwrap();
+    let offsets: Vec<i16> = [1, 4, 6]
+        .iter()
+        .map(|&slot| object.programs()[0].instructions[slot].off)
+        .collect();
+    assert_eq!(offsets, [8, 16, 0]);
+    let loaded = object.load(&options()).unwrap();
+    assert_eq!(r0(&loaded, "core_ctx_prog", &p4u(53)), 0);
+    assert_eq!(r0(&loaded, "core_ctx_prog", &padded(p4u(53), 1600)), 2);
+    assert_eq!(r0(&loaded, "core_ctx_prog", &p6u(53)), 0xffff_ffff);
+    let mut packet = Packet::new(&p4u(53));
+    packet.set_field("mark", 0x42);
+    let outcome = loaded
+        .program("core_ctx_prog")
+        .unwrap()
+        .execute_packet(&mut state(), &mut packet)
+        .unwrap();
+    assert_eq!(outcome.r0, 2);
 }

@@ -78,7 +78,10 @@ fn truncated_header() {
 fn not_an_ebpf_object() {
     let mut bytes = fixture("xdp_basic.o");
     bytes[0x12] = 62; // EM_X86_64
-    assert_eq!(parse_error(&bytes), "ELF header: machine 62 is not eBPF (247)");
+    assert_eq!(
+        parse_error(&bytes),
+        "ELF header: machine 62 is not eBPF (247)"
+    );
     let mut bytes = fixture("xdp_basic.o");
     bytes[0x10] = 2; // ET_EXEC
     assert_eq!(
@@ -149,7 +152,10 @@ fn relocation_symbol_out_of_range() {
     let info = u64_at(&bytes, at + 8);
     put_u64(&mut bytes, at + 8, (0xffff << 32) | (info & 0xffff_ffff));
     let error = parse_error(&bytes);
-    assert!(error.contains("symbol index 65535 is out of range"), "{error}");
+    assert!(
+        error.contains("symbol index 65535 is out of range"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -181,7 +187,9 @@ fn relocation_on_the_wrong_instruction_or_of_an_unknown_type() {
     put_u64(&mut bytes, at, offset - 8);
     let error = parse_error(&bytes);
     assert!(
-        error.contains("relocation against `xdp_stats_map`: R_BPF_64_64 on an instruction that is not lddw"),
+        error.contains(
+            "relocation against `xdp_stats_map`: R_BPF_64_64 on an instruction that is not lddw"
+        ),
         "{error}"
     );
     let mut bytes = fixture("xdp_basic.o");
@@ -202,7 +210,13 @@ fn damaged_btf_is_an_error() {
     put_u32(&mut bytes, btf + 12, 0x7fff_ffff);
     let error = Object::parse(&bytes).unwrap_err();
     assert!(
-        matches!(error, ElfError::Btf { section: ".BTF", .. }),
+        matches!(
+            error,
+            ElfError::Btf {
+                section: ".BTF",
+                ..
+            }
+        ),
         "{error}"
     );
 }
@@ -226,7 +240,13 @@ fn a_map_memory_limit_for_the_whole_object() {
 /// Every committed object, cut at many lengths: an error, never a panic.
 #[test]
 fn truncation_never_panics() {
-    for name in ["xdp_parse.o", "globals.o", "map_in_map.o", "core_kernel.o", "subprogs.o"] {
+    for name in [
+        "xdp_parse.o",
+        "globals.o",
+        "map_in_map.o",
+        "core_kernel.o",
+        "subprogs.o",
+    ] {
         let bytes = fixture(name);
         let step = (bytes.len() / 400).max(1);
         for len in (0..bytes.len()).step_by(step) {

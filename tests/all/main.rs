@@ -2,6 +2,8 @@
 
 mod cli;
 mod data_file;
+mod elf;
+mod elf_malformed;
 mod engines;
 mod interpreter;
 mod maps;
@@ -11,3 +13,4 @@ mod sandbox;
 mod spawn;
 #[path = "../../isa/tests/common/mod.rs"]
 mod strategies;
+mod tail_calls;

@@ -62,13 +62,116 @@ fn assert_failure(output: &Output, code: i32, stdout: &str, stderr: &str) {
     );
 }
 
+/// An ELF object as the bpf_conformance runner writes one for `--elf`: the
+/// program as global function `main` of section `section`, the symbol
+/// names in the section-name table.
+fn runner_elf(section: &str, code: &[u8]) -> Vec<u8> {
+    let names = format!("\0.symtab\0{section}\0.shstrtab\0main\0");
+    let name_at = |name: &str| names.find(&format!("\0{name}\0")).unwrap() as u32 + 1;
+    let code_at = 64usize;
+    let symtab_at = (code_at + code.len()).next_multiple_of(8);
+    let names_at = symtab_at + 48;
+    let headers_at = (names_at + names.len()).next_multiple_of(8);
+    let mut elf = vec![0u8; headers_at + 4 * 64];
+    elf[..8].copy_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
+    let put = |elf: &mut Vec<u8>, at: usize, bytes: &[u8]| {
+        elf[at..at + bytes.len()].copy_from_slice(bytes)
+    };
+    put(&mut elf, 16, &1u16.to_le_bytes()); // ET_REL
+    put(&mut elf, 18, &247u16.to_le_bytes()); // EM_BPF
+    put(&mut elf, 20, &1u32.to_le_bytes());
+    put(&mut elf, 40, &(headers_at as u64).to_le_bytes());
+    put(&mut elf, 52, &64u16.to_le_bytes());
+    put(&mut elf, 58, &64u16.to_le_bytes());
+    put(&mut elf, 60, &4u16.to_le_bytes());
+    put(&mut elf, 62, &3u16.to_le_bytes());
+    put(&mut elf, code_at, code);
+    // Symbol 1: main, GLOBAL FUNC in section 2.
+    let symbol = symtab_at + 24;
+    put(&mut elf, symbol, &name_at("main").to_le_bytes());
+    elf[symbol + 4] = 0x12;
+    put(&mut elf, symbol + 6, &2u16.to_le_bytes());
+    put(&mut elf, symbol + 16, &(code.len() as u64).to_le_bytes());
+    put(&mut elf, names_at, names.as_bytes());
+    // (name, type, flags, offset, size, link, info, entry size)
+    // Section headers 1..=3 (0 is the null one): name, type, flags, file
+    // offset, size, link, info, entry size.
+    let sections: [[u64; 8]; 3] = [
+        [
+            name_at(".symtab").into(),
+            2,
+            0,
+            symtab_at as u64,
+            48,
+            3,
+            1,
+            24,
+        ],
+        [
+            name_at(section).into(),
+            1,
+            6,
+            code_at as u64,
+            code.len() as u64,
+            0,
+            0,
+            0,
+        ],
+        [
+            name_at(".shstrtab").into(),
+            3,
+            0,
+            names_at as u64,
+            names.len() as u64,
+            0,
+            0,
+            0,
+        ],
+    ];
+    for (i, [name, kind, flags, offset, size, link, info, entry]) in
+        sections.into_iter().enumerate()
+    {
+        let at = headers_at + (i + 1) * 64;
+        put(&mut elf, at, &(name as u32).to_le_bytes());
+        put(&mut elf, at + 4, &(kind as u32).to_le_bytes());
+        put(&mut elf, at + 8, &flags.to_le_bytes());
+        put(&mut elf, at + 24, &offset.to_le_bytes());
+        put(&mut elf, at + 32, &size.to_le_bytes());
+        put(&mut elf, at + 40, &(link as u32).to_le_bytes());
+        put(&mut elf, at + 44, &(info as u32).to_le_bytes());
+        put(&mut elf, at + 48, &8u64.to_le_bytes());
+        put(&mut elf, at + 56, &entry.to_le_bytes());
+    }
+    elf
+}
+
 #[test]
 fn data_files_pass_through_the_plugin() {
+    check_data_files(false);
+}
+
+/// The same files, each program sent as an ELF object (`--elf`), in the
+/// runner's two section names.
+#[test]
+fn data_files_pass_through_the_plugin_as_elf_objects() {
+    check_data_files(true);
+}
+
+fn check_data_files(elf: bool) {
     let tests = data_file::load_all(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data"));
     assert!(!tests.is_empty(), "no .data tests in tests/data");
     let mut failures = Vec::new();
-    for test in &tests {
-        let output = plugin(test.memory.as_deref(), &[], &test.program);
+    for (i, test) in tests.iter().enumerate() {
+        let output = if elf {
+            let section = if i % 2 == 0 { ".text" } else { "xdp" };
+            plugin(
+                test.memory.as_deref(),
+                &["--elf"],
+                &runner_elf(section, &test.program),
+            )
+        } else {
+            plugin(test.memory.as_deref(), &[], &test.program)
+        };
         let passed = match &test.expected {
             Expected::Result(r0) => {
                 output.status.success() && spawn::stdout(&output) == format!("{r0:x}\n")
@@ -199,11 +302,6 @@ fn bad_invocations_exit_2_with_a_message_on_stderr() {
             "the JIT is not available in this build; run without --jit",
         ),
         (
-            None,
-            &["--elf"][..],
-            "ELF input is not supported yet; send raw bytecode",
-        ),
-        (
             Some(&[1u8][..]),
             &["extra"][..],
             "unexpected argument `extra` after the memory",
@@ -227,5 +325,23 @@ fn bad_invocations_exit_2_with_a_message_on_stderr() {
     assert_eq!(
         stderr.lines().next(),
         Some("error: memory argument: byte 1: `0g` is not two hex digits")
+    );
+}
+
+/// `--elf`: the runner sends an object with the program as `main` in
+/// `.text`; an object from clang works the same way (its first program).
+#[test]
+fn elf_objects_on_stdin() {
+    let object = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bpf/cpu_v4.o")).unwrap();
+    // cpu_checksum reads xdp_md->data; as a conformance program r1 is the
+    // memory, whose first words are then taken as the packet pointers: give
+    // it none, so it reads nothing and returns 0 for a short "packet".
+    let output = plugin(Some(&[0u8; 8]), &["--elf"], &object);
+    assert_r0(&output, 0);
+    let output = plugin(None, &["--elf"], &[0x7f, b'E', b'L', b'F']);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        error_text(&output),
+        "ELF header: 4 bytes is too short for an ELF header (64 bytes)"
     );
 }

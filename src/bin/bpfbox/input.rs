@@ -42,7 +42,11 @@ impl InputKind {
 
 /// Refuses inputs for another kind of program type, and a missing packet
 /// or context.
-pub fn check_inputs(args: &RunArgs, kind: InputKind) -> Result<(), Failure> {
+pub fn check_inputs(
+    args: &RunArgs,
+    program_type: ProgramType,
+    kind: InputKind,
+) -> Result<(), Failure> {
     let given = [
         ("--mem", args.mem.is_some(), InputKind::Memory),
         ("--mem-file", args.mem_file.is_some(), InputKind::Memory),
@@ -56,7 +60,7 @@ pub fn check_inputs(args: &RunArgs, kind: InputKind) -> Result<(), Failure> {
         ("--ctx", args.ctx.is_some(), InputKind::Context),
         ("--ctx-file", args.ctx_file.is_some(), InputKind::Context),
     ];
-    let program_type = args.program_type;
+
     for (option, present, wanted) in given {
         if present && wanted != kind {
             return Err(Failure::Usage(format!(

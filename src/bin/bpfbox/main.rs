@@ -12,6 +12,7 @@ mod fields;
 mod hex;
 mod input;
 mod maps;
+mod object;
 mod run;
 
 use bpfbox::isa::{asm, disasm, Program};
@@ -48,10 +49,15 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
-    /// Print a program, one instruction per line.
+    /// Print a program, one instruction per line; for an ELF object, each
+    /// of its programs (or the one --section/--function choose), linked,
+    /// with the relocations applied to each instruction on the lines after
+    /// it.
     Disasm {
         #[command(flatten)]
         input: Input,
+        #[command(flatten)]
+        selection: Box<object::Selection>,
         /// Output syntax: LLVM's (`r0 = 0x1`) or the assembler dialect
         /// (`mov %r0, 1`), which `bpfbox asm` reads back.
         #[arg(long, value_enum, default_value_t = SyntaxArg::Llvm)]
@@ -66,26 +72,40 @@ enum Command {
     /// length; both 0 without memory), for packet programs the context
     /// struct over the packet, for tracing programs the context bytes.
     #[command(after_help = run::AFTER_HELP)]
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
+    /// Describe an ELF object: its programs (section, function, type,
+    /// instruction count, kernel-only constructs used), maps (name, type,
+    /// key and value sizes, entries, flags, origin), relocations by type
+    /// and license.
+    Info {
+        /// The object (`clang -target bpf -c` output).
+        file: PathBuf,
+        /// Kernel BTF for CO-RE relocations on kernel types.
+        #[arg(long, value_name = "PATH")]
+        btf: Option<PathBuf>,
+    },
 }
 
 /// The program file and how to read it.
 #[derive(clap::Args)]
 struct Input {
-    /// The program: raw bytecode (`.bin`, `.raw`) or assembler text (`.s`,
-    /// `.asm`); other names need `--format`.
+    /// The program: raw bytecode (`.bin`, `.raw`), assembler text (`.s`,
+    /// `.asm`) or an ELF object (`.o`, or any file that starts like one);
+    /// other names need `--format`.
     file: PathBuf,
     /// How to read FILE, whatever its name.
     #[arg(long, value_enum)]
     format: Option<Format>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// 8 little-endian bytes per instruction slot.
     Raw,
     /// Assembler text in the bpf_conformance dialect.
     Asm,
+    /// An ELF object built by `clang -target bpf`.
+    Elf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -141,15 +161,24 @@ fn execute(command: Command) -> Result<(), Failure> {
             let program = assemble_file(&input)?;
             std::fs::write(&output, program.to_bytes()).map_err(|e| Failure::load(&output, e))
         }
-        Command::Disasm { input, syntax } => {
-            let program = load(&input)?;
+        Command::Disasm {
+            input,
+            selection,
+            syntax,
+        } => {
             let syntax = match syntax {
                 SyntaxArg::Llvm => disasm::Syntax::Llvm,
                 SyntaxArg::Conformance => disasm::Syntax::Conformance,
             };
+            if input_format(&input)? == Format::Elf {
+                return object::disasm(&input.file, &selection, syntax);
+            }
+            selection.refuse_for_bytecode()?;
+            let program = load(&input)?;
             print_stdout(&disasm::disassemble(&program, syntax))
         }
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
+        Command::Info { file, btf } => object::info(&file, btf.as_deref()),
     }
 }
 
@@ -177,16 +206,34 @@ fn print_stdout(text: &str) -> Result<(), Failure> {
         .map_err(|e| Failure::Load(format!("stdout: {e}")))
 }
 
-/// Reads and decodes or assembles the program, by `--format` or by the
-/// file's extension.
+/// The input's format: `--format`, else the file's extension, else an ELF
+/// file's magic number.
+fn input_format(input: &Input) -> Result<Format, Failure> {
+    if let Some(format) = input.format.or_else(|| format_of(&input.file)) {
+        return Ok(format);
+    }
+    let mut magic = [0u8; 4];
+    let starts_like_elf = std::fs::File::open(&input.file)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && object::is_elf(&magic);
+    if starts_like_elf {
+        return Ok(Format::Elf);
+    }
+    Err(Failure::Usage(format!(
+        "cannot tell the format of `{}` from its name (.bin/.raw, .s/.asm or .o); pass --format raw|asm|elf",
+        input.file.display()
+    )))
+}
+
+/// Reads and decodes or assembles a program that is not an ELF object, by
+/// `--format` or by the file's extension.
 fn load(input: &Input) -> Result<Program, Failure> {
-    let format = input.format.or_else(|| format_of(&input.file)).ok_or_else(|| {
-        Failure::Usage(format!(
-            "cannot tell the format of `{}` from its name (.bin/.raw or .s/.asm); pass --format raw|asm",
+    match input_format(input)? {
+        Format::Elf => Err(Failure::Usage(format!(
+            "{} is an ELF object: this needs raw bytecode or assembler text",
             input.file.display()
-        ))
-    })?;
-    match format {
+        ))),
         Format::Asm => assemble_file(&input.file),
         Format::Raw => {
             let bytes = std::fs::read(&input.file).map_err(|e| Failure::load(&input.file, e))?;
@@ -200,6 +247,7 @@ fn format_of(path: &Path) -> Option<Format> {
     match extension.as_str() {
         "s" | "asm" => Some(Format::Asm),
         "bin" | "raw" => Some(Format::Raw),
+        "o" | "elf" => Some(Format::Elf),
         _ => None,
     }
 }

@@ -5,7 +5,8 @@ use crate::fields::{self, FieldArg};
 use crate::hex::{self, HexBytes};
 use crate::input::{self, InputKind};
 use crate::maps::{self, MapSpec};
-use crate::{load, print_stdout, Failure, Input, StderrTracer};
+use crate::object::{self, Selection};
+use crate::{input_format, load, print_stdout, Failure, Format, Input, StderrTracer};
 use bpfbox::abi::ProgramType;
 use bpfbox::helpers::Redirect;
 use bpfbox::{conformance, AlignedMemory, Config, Map, Packet, RunOutcome, RunState, Vm};
@@ -13,6 +14,7 @@ use bpfbox::{RunError, DEFAULT_BUDGET};
 use clap::ValueEnum;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The help of `bpfbox run` after its options: inputs and output.
 pub const AFTER_HELP: &str = "\
@@ -30,7 +32,14 @@ Maps: each --map NAME:TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS] creates a
 map; the N-th (from 0) is map_by_fd(N) and map_by_idx(N) in the program.
 TYPE is the map type's name (hash, array, percpu_array, lru_hash, queue,
 stack, ringbuf, perf_event_array, devmap, ...); numbers are decimal or 0x
-hex. Per-CPU maps have one CPU slot; runs use CPU 0.
+hex. Per-CPU maps have one CPU slot; runs use CPU 0. An ELF object brings
+its own maps instead (--map is refused), global data sections (.data,
+.rodata, .bss, ...) among them, in the order `bpfbox info` lists them.
+
+ELF objects: --section and --function choose the program (needed when
+there are several), its type comes from the section unless --type says,
+--global NAME=HEX sets a global variable before loading, and --btf PATH
+gives kernel BTF for CO-RE relocations on kernel types.
 
 Output on stdout, one item per line, always in this order:
   0x2a                     r0 of the last run, in hex (always, and first)
@@ -72,11 +81,14 @@ pub enum Engine {
 pub struct RunArgs {
     #[command(flatten)]
     pub input: Input,
+    #[command(flatten)]
+    pub selection: Selection,
     /// The program type: buffer, conformance, xdp, socket, tc, tc_action,
     /// cgroup_skb, kprobe, tracepoint or raw_tracepoint (the kernel's names,
-    /// such as sched_cls or socket_filter, work too).
-    #[arg(long = "type", value_name = "TYPE", default_value = "buffer", value_parser = parse_type)]
-    pub program_type: ProgramType,
+    /// such as sched_cls or socket_filter, work too). Default: buffer for
+    /// bytecode and assembler text, the section's type for ELF programs.
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
+    pub program_type: Option<ProgramType>,
     /// How to execute the program.
     #[arg(long, value_enum, default_value_t = Engine::Interpreter)]
     pub engine: Engine,
@@ -149,15 +161,47 @@ enum RunInput {
 }
 
 pub fn run(args: RunArgs) -> Result<(), Failure> {
-    let program_type = args.program_type;
     if let Engine::Jit = args.engine {
         return Err(Failure::Usage("the JIT is not in this build yet".into()));
     }
+    let budget = (!args.no_budget).then_some(args.budget);
+    let (vm, maps) = if input_format(&args.input)? == Format::Elf {
+        if !args.maps.is_empty() {
+            return Err(Failure::Usage(
+                "--map: an ELF object defines its own maps".into(),
+            ));
+        }
+        let chosen = object::load(&args.input.file, &args.selection, args.program_type, budget)?;
+        let vm = chosen
+            .loaded
+            .program(&chosen.name)
+            .map_err(|e| Failure::load(&args.input.file, e))?
+            .clone();
+        let maps: Vec<Map> = chosen.loaded.maps().map(|(_, map)| map.clone()).collect();
+        (vm, maps)
+    } else {
+        args.selection.refuse_for_bytecode()?;
+        let program_type = args.program_type.unwrap_or(ProgramType::Buffer);
+        let program = load(&args.input)?;
+        let maps = maps::create(&args.maps)?;
+        let config = Config {
+            helpers: match program_type {
+                ProgramType::Conformance => conformance::helpers(),
+                _ => Config::default().helpers,
+            },
+            budget,
+            maps: maps.clone(),
+            program_type,
+            ..Config::default()
+        };
+        let vm = Vm::new(program, config).map_err(|e| Failure::load(&args.input.file, e))?;
+        (Arc::new(vm), maps)
+    };
+    let program_type = vm.program_type();
     let kind = InputKind::of(program_type);
-    input::check_inputs(&args, kind)?;
+    input::check_inputs(&args, program_type, kind)?;
     let fields = fields::context_fields(program_type, &args.fields)?;
 
-    let program = load(&args.input)?;
     let input = match kind {
         InputKind::Memory => RunInput::Memory(input::bytes(args.mem, args.mem_file.as_deref())?),
         InputKind::Context => {
@@ -172,19 +216,6 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             RunInput::Packet(Box::new(packet))
         }
     };
-    let maps = maps::create(&args.maps)?;
-    let config = Config {
-        helpers: match program_type {
-            ProgramType::Conformance => conformance::helpers(),
-            _ => Config::default().helpers,
-        },
-        budget: (!args.no_budget).then_some(args.budget),
-        maps: maps.clone(),
-        program_type,
-        ..Config::default()
-    };
-    let vm = Vm::new(program, config).map_err(|e| Failure::load(&args.input.file, e))?;
-
     let mut state = RunState::new();
     state.set_cpu(0);
     let mut events = Vec::new();
