@@ -30,7 +30,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.measurement_time(Duration::from_secs(5));
     group.bench_function("parse", |b| {
-        b.iter(|| Object::parse(black_box(&bytes)).unwrap())
+        b.iter_with_large_drop(|| Object::parse(black_box(&bytes)).unwrap())
     });
     let one = LoadOptions {
         programs: Some(vec![first.clone()]),

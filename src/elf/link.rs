@@ -165,13 +165,6 @@ impl CodeSection {
             .filter(|u| u.start <= insn)
             .map(|_| index)
     }
-
-    fn relocation_at(&self, byte_offset: u64) -> Option<&Relocation> {
-        let index = self.relocations.partition_point(|r| r.offset < byte_offset);
-        self.relocations
-            .get(index)
-            .filter(|r| r.offset == byte_offset)
-    }
 }
 
 /// What an `lddw` relocation's symbol turned out to be.
@@ -197,8 +190,9 @@ pub(crate) struct Linked {
     /// Where each unit landed: (section index, unit start slot, length,
     /// output slot).
     pub placements: Vec<(usize, usize, usize, usize)>,
-    /// The relocations applied, for display: (slot, type name, symbol).
-    pub relocations: Vec<(usize, &'static str, String)>,
+    /// The relocations applied, for display: (slot, type name, symbol
+    /// index).
+    pub relocations: Vec<(usize, &'static str, usize)>,
     /// Kernel-only constructs it uses: (what, name).
     pub kernel_only: Vec<(&'static str, String)>,
 }
@@ -245,18 +239,43 @@ pub(crate) fn link(
             .position(|c| c.index == section_index)
             .unwrap_or(0);
         let code = &sections[position];
+        // Relocations are sorted by offset: walk them beside the code.
+        let mut cursor = code
+            .relocations
+            .partition_point(|r| r.offset < unit_start as u64 * 8);
         let mut i = 0;
         while i < unit_len {
             let slot = unit_start + i;
             let out = out_start + i;
             let insn = linked.insns[out];
             let byte_offset = slot as u64 * 8;
+            while code
+                .relocations
+                .get(cursor)
+                .is_some_and(|r| r.offset < byte_offset)
+            {
+                cursor += 1;
+            }
+            // Most instructions need nothing: no relocation, not a call,
+            // `lddw` or jump.
+            let relocated = code
+                .relocations
+                .get(cursor)
+                .is_some_and(|r| r.offset == byte_offset);
+            if !relocated && insn.opcode != LDDW && !matches!(insn.opcode & 7, 5 | 6) {
+                i += 1;
+                continue;
+            }
             let error = |reason: String| ElfError::Code {
                 section: code.name.clone(),
                 offset: byte_offset,
                 reason,
             };
-            let relocation = code.relocation_at(byte_offset).copied();
+            let relocation = code
+                .relocations
+                .get(cursor)
+                .filter(|r| r.offset == byte_offset)
+                .copied();
             let symbol = match relocation {
                 Some(r) => {
                     Some(
@@ -285,7 +304,7 @@ pub(crate) fn link(
             if let (Some(r), Some(symbol)) = (relocation, symbol) {
                 linked
                     .relocations
-                    .push((out, reloc::name(r.kind), symbol.name.to_owned()));
+                    .push((out, reloc::name(r.kind), r.symbol));
                 match r.kind {
                     reloc::R64_64 if insn.opcode == LDDW => {
                         let addend = u64::from(insn.imm as u32);

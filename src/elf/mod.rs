@@ -105,7 +105,7 @@ pub struct AppliedRelocation {
     /// `R_BPF_64_64`, `R_BPF_64_32`.
     pub kind: &'static str,
     /// The symbol it named.
-    pub symbol: String,
+    pub symbol: Arc<str>,
 }
 
 /// A CO-RE relocation that no target could satisfy. As libbpf does, the
@@ -323,6 +323,8 @@ impl Object {
             btf: btf.as_deref(),
         };
         let line_records = line_records(btf_ext.as_ref());
+        // One shared name per symbol, however many relocations name it.
+        let mut symbol_names: Vec<Option<Arc<str>>> = vec![None; file.symbols.len()];
         let mut programs = Vec::new();
         for (position, section) in code.iter().enumerate() {
             for (unit_index, unit) in section.units.iter().enumerate() {
@@ -354,7 +356,16 @@ impl Object {
                     relocations: linked
                         .relocations
                         .into_iter()
-                        .map(|(slot, kind, symbol)| AppliedRelocation { slot, kind, symbol })
+                        .map(|(slot, kind, symbol)| AppliedRelocation {
+                            slot,
+                            kind,
+                            symbol: match symbol_names.get_mut(symbol) {
+                                Some(slot) => slot
+                                    .get_or_insert_with(|| file.symbols[symbol].name.into())
+                                    .clone(),
+                                None => "".into(),
+                            },
+                        })
                         .collect(),
                     kernel_only: linked
                         .kernel_only

@@ -263,8 +263,11 @@ impl BtfExt {
             |at| {
                 let file_name_off = le32(at.rec, 4);
                 let line_off = le32(at.rec, 8);
-                check_str(btf, "line_info", at.offset, file_name_off)?;
-                check_str(btf, "line_info", at.offset, line_off)?;
+                // Offsets only: the text is decoded (and checked) when a
+                // diagnostic reads it through `Btf::str_at`, which keeps
+                // parsing thousands of records cheap.
+                check_str_offset(btf, "line_info", at.offset, file_name_off)?;
+                check_str_offset(btf, "line_info", at.offset, line_off)?;
                 let line_col = le32(at.rec, 12);
                 Ok(LineInfo {
                     insn_off: le32(at.rec, 0),
@@ -316,6 +319,27 @@ impl BtfExt {
             core_relos,
         })
     }
+}
+
+/// Checks that `offset` is inside the string section of `btf`.
+fn check_str_offset(
+    btf: &Btf,
+    block: &'static str,
+    record: usize,
+    offset: u32,
+) -> Result<(), BtfError> {
+    if (offset as usize) < btf.strings().len() {
+        return Ok(());
+    }
+    Err(BtfError::ExtBadString {
+        block,
+        offset: record,
+        string_off: offset,
+        reason: Box::new(BtfError::StringOutOfRange {
+            offset,
+            len: btf.strings().len(),
+        }),
+    })
 }
 
 /// Checks that `offset` names a UTF-8 string of `btf`.
