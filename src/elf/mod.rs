@@ -33,7 +33,7 @@
 //! let bytes = std::fs::read("xdp_parse.o")?;
 //! let object = Object::parse(&bytes)?;
 //! let loaded = object.load(&LoadOptions::default())?;
-//! let program = loaded.program("xdp_parser")?;
+//! let program = loaded.program("xdp_parse_prog")?;
 //! let mut packet = Packet::new(&[0u8; 64]);
 //! let outcome = program.execute_packet(&mut RunState::new(), &mut packet)?;
 //! println!("verdict {}", outcome.r0);

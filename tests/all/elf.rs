@@ -1011,3 +1011,36 @@ fn co_re_against_bpfbox_context_types() {
         .unwrap();
     assert_eq!(outcome.r0, 2);
 }
+
+#[test]
+fn the_host_fills_a_program_array_too() {
+    let loaded = load("tailcalls.o");
+    let table = loaded.map("jmp_table").unwrap();
+    // Slot 1 is empty in the object: dispatching byte 1 falls through.
+    assert_eq!(r0(&loaded, "xdp_dispatch", &[1]), 2);
+    table
+        .set_program(1, loaded.program("prog_c").unwrap().clone())
+        .unwrap();
+    assert_eq!(r0(&loaded, "xdp_dispatch", &[1]), 3);
+    table.clear_program(0).unwrap();
+    assert_eq!(r0(&loaded, "xdp_dispatch", &[0]), 2);
+    let hits: Vec<u64> = (0..4).map(|k| u64_value(&loaded, "hits", k)).collect();
+    assert_eq!(hits, [0, 0, 1, 0]);
+}
+
+/// CO-RE against the running kernel's BTF, where the machine has one.
+#[test]
+fn co_re_against_the_running_kernel() {
+    let Ok(bytes) = std::fs::read("/sys/kernel/btf/vmlinux") else {
+        eprintln!("no /sys/kernel/btf/vmlinux: skipped");
+        return;
+    };
+    let kernel = ParseOptions {
+        btf: Some(Arc::new(Btf::parse(&bytes).unwrap())),
+    };
+    let object = Object::parse_with(&fixture("core_kernel.o"), &kernel).unwrap();
+    // task_struct.pid moved from the program's offset 0 to the kernel's.
+    let pid = object.program("core_exec").unwrap().instructions[10].imm;
+    assert!(pid > 0, "task_struct.pid at {pid}");
+    object.load(&options()).unwrap();
+}

@@ -191,7 +191,8 @@ pub fn info(path: &Path, btf: Option<&Path>) -> Result<(), Failure> {
     out += &format!("programs: {}\n", object.programs().len());
     for program in object.programs() {
         let program_type = match program.kind.program_type {
-            Some(t) => t.name().to_owned(),
+            Some(t) if t.kernel_name() == program.kind.kernel_type => t.name().to_owned(),
+            Some(t) => format!("{} (kernel type {})", t.name(), program.kind.kernel_type),
             None => format!("{} (not run by bpfbox)", program.kind.kernel_type),
         };
         out += &format!(
