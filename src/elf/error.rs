@@ -151,6 +151,20 @@ pub enum ElfError {
         /// Why.
         reason: String,
     },
+    /// Linking would copy sub-programs into programs beyond the limit
+    /// ([`crate::elf::link_limit`]): an object whose programs share a large
+    /// sub-program many times over.
+    #[error("linking program {program} would bring the object's programs to {needed} instructions, over the limit of {limit} for its {code} instructions of code")]
+    LinkLimit {
+        /// The program being linked when the limit was crossed.
+        program: String,
+        /// Instruction slots all programs would have.
+        needed: usize,
+        /// The limit.
+        limit: usize,
+        /// Instruction slots of code in the object.
+        code: usize,
+    },
     /// No program or map by that name.
     #[error("no {what} named `{name}` in the object")]
     NotFound {

@@ -135,6 +135,17 @@ impl Object {
                 map.update(&0u32.to_le_bytes(), data, update::ANY)
                     .map_err(failed)?;
             }
+            if !object_map.initial_writes.is_empty() {
+                let key = 0u32.to_le_bytes();
+                let mut value = map.lookup(&key).map_err(failed)?.unwrap_or_default();
+                for (offset, bytes) in &object_map.initial_writes {
+                    let start = *offset as usize;
+                    if let Some(target) = value.get_mut(start..start + bytes.len()) {
+                        target.copy_from_slice(bytes);
+                    }
+                }
+                map.update(&key, &value, update::ANY).map_err(failed)?;
+            }
             if matches!(object_map.origin, MapOrigin::Data { read_only: true }) {
                 map.freeze();
             }

@@ -47,6 +47,9 @@ pub struct ObjectMap {
     /// The value's initial bytes (data sections: the section; `.bss`:
     /// zeroes are implied and this is `None`).
     pub initial_data: Option<Vec<u8>>,
+    /// Writes to the value made before load ([`super::Object::set_global`]
+    /// on a section without file bytes): (offset, bytes).
+    pub initial_writes: Vec<(u32, Vec<u8>)>,
     /// Slots filled at load (`.values` of BTF-defined maps).
     pub initial_slots: Vec<(u32, SlotInit)>,
     /// The `pinning` attribute of a BTF map (accepted and reported; bpfbox
@@ -80,6 +83,7 @@ impl ObjectMap {
             origin,
             inner: None,
             initial_data: None,
+            initial_writes: Vec::new(),
             initial_slots: Vec::new(),
             pinning: None,
             key_type: None,

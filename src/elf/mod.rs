@@ -325,6 +325,9 @@ impl Object {
         let line_records = line_records(btf_ext.as_ref());
         // One shared name per symbol, however many relocations name it.
         let mut symbol_names: Vec<Option<Arc<str>>> = vec![None; file.symbols.len()];
+        let code_slots: usize = code.iter().map(|c| c.insns.len()).sum();
+        let limit = link_limit(code_slots);
+        let mut linked_slots = 0usize;
         let mut programs = Vec::new();
         for (position, section) in code.iter().enumerate() {
             for (unit_index, unit) in section.units.iter().enumerate() {
@@ -332,6 +335,15 @@ impl Object {
                     continue;
                 }
                 let linked = link::link(&file, &code, position, unit_index, &resolver)?;
+                linked_slots += linked.insns.len();
+                if linked_slots > limit {
+                    return Err(ElfError::LinkLimit {
+                        program: unit.name.clone(),
+                        needed: linked_slots,
+                        limit,
+                        code: code_slots,
+                    });
+                }
                 let lines = line_table(&file, &line_records, &linked.placements);
                 let unresolved = poisoned
                     .iter()
@@ -545,10 +557,14 @@ impl Object {
             });
         }
         let map = &mut self.maps[global.map];
-        let value_size = map.def.value_size as usize;
-        let data = map.initial_data.get_or_insert_with(|| vec![0; value_size]);
         let start = global.offset as usize;
-        data[start..start + bytes.len()].copy_from_slice(bytes);
+        match &mut map.initial_data {
+            Some(data) => data[start..start + bytes.len()].copy_from_slice(bytes),
+            // A section without bytes in the file (`.bss`) may be large: keep
+            // the write, and apply it once the map exists (within the memory
+            // limit) rather than build the whole value here.
+            None => map.initial_writes.push((global.offset, bytes.to_vec())),
+        }
         Ok(())
     }
 
@@ -572,6 +588,16 @@ impl Object {
         self.programs[index].kind.program_type = Some(program_type);
         Ok(())
     }
+}
+
+/// The most instruction slots the programs of an object with `code_slots`
+/// slots of code may have together once linked: 8 copies of all its code
+/// plus 32,768. Linking copies each sub-program into every program that
+/// calls it (as libbpf does), so a small object whose many programs share
+/// one large function could otherwise grow without bound; real objects stay
+/// far below this.
+pub fn link_limit(code_slots: usize) -> usize {
+    code_slots.saturating_mul(8).saturating_add(32_768)
 }
 
 /// The `.BTF` section of an ELF file (a kernel image, or an object

@@ -277,3 +277,54 @@ proptest! {
         }
     }
 }
+
+fn found(name: &str) -> Vec<u8> {
+    let path = format!("{}/fuzz/artifacts-found/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Found by the `elf` fuzz target: 600 programs sharing one 600-instruction
+/// function would link to 361,200 instructions from a 32 KB file.
+#[test]
+fn linking_is_bounded_by_the_objects_code() {
+    match Object::parse(&found("elf-shared-subprog-copies-parse.o")).unwrap_err() {
+        ElfError::LinkLimit {
+            needed, limit, code, ..
+        } => {
+            assert_eq!(code, 600 + 600 * 2);
+            assert_eq!(limit, bpfbox::elf::link_limit(code));
+            assert_eq!(limit, 8 * 1800 + 32_768);
+            assert!(needed > limit);
+        }
+        other => panic!("{other}"),
+    }
+    // Within the limit, every program gets its own copy, as with libbpf.
+    let object = Object::parse(&found("elf-shared-subprog-copies-load.o")).unwrap();
+    let sizes: Vec<usize> = object.programs().iter().map(|p| p.instructions.len()).collect();
+    assert_eq!(sizes, [8002; 8]);
+}
+
+/// Found by the `elf` fuzz target: setting a global of a 1 GiB `.bss`
+/// built the whole value before any memory limit applied.
+#[test]
+fn setting_a_global_of_a_huge_bss_allocates_nothing_until_load() {
+    let mut object = Object::parse(&found("elf-set-global-bss-value-alloc.o")).unwrap();
+    object.set_global("g", &[1, 2, 3, 4]).unwrap();
+    match object.load(&LoadOptions::default()).unwrap_err() {
+        ElfError::MapMemory { needed, limit } => {
+            assert_eq!(limit, 256 << 20);
+            assert!(needed >= 1 << 30, "{needed}");
+        }
+        other => panic!("{other}"),
+    }
+}
+
+/// A global of a `.bss` set before load is in the map after it.
+#[test]
+fn a_bss_global_set_before_load() {
+    let mut object = Object::parse(&fixture("globals.o")).unwrap();
+    object.set_global("raw_writes", &7u32.to_le_bytes()).unwrap();
+    let loaded = object.load(&LoadOptions::default()).unwrap();
+    assert_eq!(loaded.read_global("raw_writes").unwrap(), 7u32.to_le_bytes());
+    assert_eq!(loaded.read_global("last_pid").unwrap(), [0; 4]);
+}
