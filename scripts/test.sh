@@ -3,6 +3,7 @@
 # tests. .ci/run calls exactly this after its formatting and clippy checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/setup.sh
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 
@@ -16,3 +17,8 @@ else
     echo "valgrind not installed: interpreter instruction-count check skipped" >&2
     exit 1
 fi
+
+# Fuzz smoke run: each target for a short while from its seed corpus (the
+# seeds stay untouched: new inputs go to a scratch directory). A finding
+# fails the run; fuzz/README.md says how to reproduce it.
+bash fuzz/smoke.sh 30
