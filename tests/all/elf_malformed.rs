@@ -289,7 +289,10 @@ fn found(name: &str) -> Vec<u8> {
 fn linking_is_bounded_by_the_objects_code() {
     match Object::parse(&found("elf-shared-subprog-copies-parse.o")).unwrap_err() {
         ElfError::LinkLimit {
-            needed, limit, code, ..
+            needed,
+            limit,
+            code,
+            ..
         } => {
             assert_eq!(code, 600 + 600 * 2);
             assert_eq!(limit, bpfbox::elf::link_limit(code));
@@ -300,7 +303,11 @@ fn linking_is_bounded_by_the_objects_code() {
     }
     // Within the limit, every program gets its own copy, as with libbpf.
     let object = Object::parse(&found("elf-shared-subprog-copies-load.o")).unwrap();
-    let sizes: Vec<usize> = object.programs().iter().map(|p| p.instructions.len()).collect();
+    let sizes: Vec<usize> = object
+        .programs()
+        .iter()
+        .map(|p| p.instructions.len())
+        .collect();
     assert_eq!(sizes, [8002; 8]);
 }
 
@@ -323,8 +330,13 @@ fn setting_a_global_of_a_huge_bss_allocates_nothing_until_load() {
 #[test]
 fn a_bss_global_set_before_load() {
     let mut object = Object::parse(&fixture("globals.o")).unwrap();
-    object.set_global("raw_writes", &7u32.to_le_bytes()).unwrap();
+    object
+        .set_global("raw_writes", &7u32.to_le_bytes())
+        .unwrap();
     let loaded = object.load(&LoadOptions::default()).unwrap();
-    assert_eq!(loaded.read_global("raw_writes").unwrap(), 7u32.to_le_bytes());
+    assert_eq!(
+        loaded.read_global("raw_writes").unwrap(),
+        7u32.to_le_bytes()
+    );
     assert_eq!(loaded.read_global("last_pid").unwrap(), [0; 4]);
 }
