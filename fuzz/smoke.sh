@@ -9,12 +9,21 @@ cd "$(dirname "$0")"
 seconds=${1:-30}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Seeds per target: committed corpora, and for `elf` the test objects
+# themselves (no copies to keep in step).
+seeds() {
+    case "$1" in
+        elf) echo ../tests/bpf ../tests/fixtures artifacts-found ;;
+        *) [ -d "corpus/$1" ] && echo "corpus/$1" ;;
+    esac
+}
 for target in $(cargo +nightly fuzz list); do
     mkdir -p "$work/$target"
     dict=()
     if [ -f "$target.dict" ]; then dict=("-dict=$target.dict"); fi
     log="$work/$target.log"
-    if ! cargo +nightly fuzz run "$target" "$work/$target" "corpus/$target" -- \
+    # shellcheck disable=SC2046 # the seed directories are words
+    if ! cargo +nightly fuzz run "$target" "$work/$target" $(seeds "$target") -- \
         "${dict[@]}" -max_total_time="$seconds" -max_len=20000 -rss_limit_mb=2048 \
         -print_final_stats=1 >"$log" 2>&1; then
         tail -n 60 "$log" >&2
